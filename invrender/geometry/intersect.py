@@ -1,0 +1,124 @@
+"""Ray-triangle intersection and stackless BVH traversal, as Taichi functions.
+
+``g`` is a ``SceneFields``. The BVH is in DFS preorder with skip links (see ``bvh.py``):
+on a box hit go to the next node, on a miss jump to ``skip``; no stack, so it runs the
+same on the CPU and CUDA backends.
+"""
+
+import taichi as ti
+
+vec3 = ti.math.vec3
+
+
+@ti.func
+def vertex(g: ti.template(), i: ti.i32) -> vec3:
+    return vec3(g.vtx[3 * i], g.vtx[3 * i + 1], g.vtx[3 * i + 2])
+
+
+@ti.func
+def triangle(g: ti.template(), t: ti.i32):
+    """The three corners of triangle ``t``, in winding order."""
+    return (vertex(g, g.tri[3 * t]), vertex(g, g.tri[3 * t + 1]), vertex(g, g.tri[3 * t + 2]))
+
+
+@ti.func
+def ray_triangle(o: vec3, d: vec3, v0: vec3, v1: vec3, v2: vec3):
+    """Moller-Trumbore: returns (t, b1, b2); t is -1 when the ray misses the triangle."""
+    e1 = v1 - v0
+    e2 = v2 - v0
+    p = d.cross(e2)
+    det = e1.dot(p)
+    t = -1.0
+    b1 = 0.0
+    b2 = 0.0
+    if ti.abs(det) > 1e-20:
+        inv = 1.0 / det
+        s = o - v0
+        b1 = s.dot(p) * inv
+        q = s.cross(e1)
+        b2 = d.dot(q) * inv
+        if b1 >= 0.0 and b2 >= 0.0 and b1 + b2 <= 1.0:
+            t = e2.dot(q) * inv
+    return t, b1, b2
+
+
+@ti.func
+def safe_inverse(d: vec3) -> vec3:
+    """1 / d with zeros replaced by a huge finite number (fast math has no reliable inf)."""
+    r = vec3(0.0)
+    for k in ti.static(range(3)):
+        c = d[k]
+        if ti.abs(c) < 1e-12:
+            c = 1e-12 if c >= 0.0 else -1e-12
+        r[k] = 1.0 / c
+    return r
+
+
+@ti.func
+def box_entry(g: ti.template(), node: ti.i32, o: vec3, inv_d: vec3, tmax) -> ti.f32:
+    """Entry distance of the ray into a node's box, or a negative number if it misses."""
+    b = 6 * node
+    lo = vec3(g.bvh_box[b], g.bvh_box[b + 1], g.bvh_box[b + 2])
+    hi = vec3(g.bvh_box[b + 3], g.bvh_box[b + 4], g.bvh_box[b + 5])
+    t0 = (lo - o) * inv_d
+    t1 = (hi - o) * inv_d
+    near = ti.max(ti.min(t0, t1).max(), 0.0)
+    far = ti.min(ti.max(t0, t1).min(), tmax)
+    result = -1.0
+    if near <= far:
+        result = near
+    return result
+
+
+@ti.func
+def intersect(g: ti.template(), o: vec3, d: vec3, tmin, tmax, skip: ti.i32):
+    """Closest hit in (tmin, tmax), ignoring triangle ``skip``: (tri or -1, t, b1, b2)."""
+    inv_d = safe_inverse(d)
+    best_tri = -1
+    best_t = tmax
+    best_b1 = 0.0
+    best_b2 = 0.0
+    n = g.n_nodes[0]
+    i = 0
+    while i < n:
+        if box_entry(g, i, o, inv_d, best_t) >= 0.0:
+            count = g.bvh_node[3 * i + 2]
+            start = g.bvh_node[3 * i + 1]
+            for k in range(count):
+                tri = g.bvh_prims[start + k]
+                if tri != skip:
+                    v0, v1, v2 = triangle(g, tri)
+                    t, b1, b2 = ray_triangle(o, d, v0, v1, v2)
+                    if t > tmin and t < best_t:
+                        best_tri, best_t, best_b1, best_b2 = tri, t, b1, b2
+            i += 1
+        else:
+            i = g.bvh_node[3 * i]
+    return best_tri, best_t, best_b1, best_b2
+
+
+@ti.func
+def occluded(g: ti.template(), o: vec3, d: vec3, tmin, tmax, skip_a: ti.i32,
+             skip_b: ti.i32) -> ti.i32:
+    """1 if any triangle other than the two skipped ones lies on the segment (tmin, tmax)."""
+    inv_d = safe_inverse(d)
+    hit = 0
+    n = g.n_nodes[0]
+    i = 0
+    while i < n:
+        if box_entry(g, i, o, inv_d, tmax) >= 0.0:
+            count = g.bvh_node[3 * i + 2]
+            start = g.bvh_node[3 * i + 1]
+            for k in range(count):
+                tri = g.bvh_prims[start + k]
+                if tri != skip_a and tri != skip_b:
+                    v0, v1, v2 = triangle(g, tri)
+                    t, _, _ = ray_triangle(o, d, v0, v1, v2)
+                    if t > tmin and t < tmax:
+                        hit = 1
+            if hit:
+                break
+            i += 1
+        else:
+            i = g.bvh_node[3 * i]
+    return hit

@@ -1,0 +1,141 @@
+"""The path tracer: Mitsuba 3's ``path`` integrator as a Taichi kernel.
+
+Emitter sampling and BSDF sampling combined with the power heuristic, Mitsuba's
+``max_depth`` (1 = emitters seen directly, 2 = direct light, 3 = one indirect bounce,
+-1 = unbounded) and Russian roulette from ``rr_depth``. Each thread renders all samples of
+one pixel in a fixed order, so the same seed gives the same image bit for bit.
+"""
+
+
+import taichi as ti
+
+from invrender import emitters, sampler
+from invrender.bsdf import diffuse
+from invrender.camera import generate_ray
+from invrender.geometry.intersect import intersect, occluded, triangle
+from invrender.sampler import uniform
+from invrender.warp import coordinate_system, power_heuristic
+
+vec3 = ti.math.vec3
+UNBOUNDED = 1 << 30
+DEFAULT_REFLECTANCE = 0.5  # Mitsuba gives a shape without a BSDF a grey diffuse one
+
+
+def depth_argument(max_depth: int) -> int:
+    """Mitsuba's max_depth as the kernel takes it (-1 means unbounded)."""
+    return UNBOUNDED if max_depth < 0 else max_depth
+
+
+@ti.func
+def ray_epsilon(x: vec3):
+    """Self-intersection margin, relative to the magnitude of the position."""
+    return 1e-5 * (1.0 + ti.abs(x).max())
+
+
+@ti.func
+def sample_path(g: ti.template(), key: ti.u32, px: ti.i32, py: ti.i32, max_depth: ti.i32,
+                rr_depth: ti.i32) -> vec3:
+    """Radiance carried by one camera path through pixel (px, py)."""
+    o, d, tmin = generate_ray(g.camera, px, py, uniform(key, sampler.DIM_FILM),
+                              uniform(key, sampler.DIM_FILM + 1))
+    radiance = vec3(0.0)
+    beta = vec3(1.0)
+    prev_pdf = 1.0
+    prev_delta = 1
+    skip = -1
+    depth = 0
+    while True:
+        tri, t, b1, b2 = intersect(g, o, d, tmin, 1e30, skip)
+        if tri < 0:
+            if g.counts[1] > 0:  # escaped to the environment
+                w = 1.0
+                if not prev_delta:
+                    w = power_heuristic(prev_pdf, emitters.env_pdf(g))
+                radiance += beta * w * emitters.environment(g)
+            break
+        v0, v1, v2 = triangle(g, tri)
+        ng = (v1 - v0).cross(v2 - v0).normalized()
+        x = o + t * d
+        cos_i = -ng.dot(d)
+
+        e = g.tri_emitter[tri]
+        if e >= 0 and cos_i > 0.0:  # emitter hit (one-sided)
+            w = 1.0
+            if not prev_delta:
+                w = power_heuristic(prev_pdf, emitters.area_pdf(g, e) * t * t / cos_i)
+            radiance += beta * w * emitters.radiance(g, e)
+
+        if depth + 1 >= max_depth:
+            break
+
+        n = ng
+        bsdf = g.tri_bsdf[tri]
+        rho = vec3(DEFAULT_REFLECTANCE)
+        if bsdf >= 0:
+            rho = diffuse.reflectance(g, bsdf, tri, b1, b2)
+            if g.bsdf_twosided[bsdf] and cos_i < 0.0:
+                n = -ng
+                cos_i = -cos_i
+        base = sampler.DIM_BOUNCE_BASE + depth * sampler.DIM_STRIDE
+        eps = ray_epsilon(x)
+
+        # emitter sampling
+        etri, _, _, ed, edist, epdf, le = emitters.sample_emitter(
+            g, x, uniform(key, base + sampler.OFF_EMITTER_SELECT),
+            uniform(key, base + sampler.OFF_TRIANGLE),
+            uniform(key, base + sampler.OFF_EMITTER_2D),
+            uniform(key, base + sampler.OFF_EMITTER_2D + 1))
+        if epdf > 0.0:
+            f, bpdf = diffuse.eval_pdf(rho, cos_i, n.dot(ed))
+            if f.max() > 0.0:
+                tmax = edist * (1.0 - 1e-4) if etri >= 0 else 1e30
+                if not occluded(g, x, ed, eps, tmax, tri, etri):
+                    radiance += beta * f * le * (power_heuristic(epdf, bpdf) / epdf)
+
+        # BSDF sampling
+        wo, weight, bpdf = diffuse.sample(rho, cos_i,
+                                          uniform(key, base + sampler.OFF_BSDF_2D),
+                                          uniform(key, base + sampler.OFF_BSDF_2D + 1))
+        s, tt = coordinate_system(n)
+        d = (s * wo.x + tt * wo.y + n * wo.z).normalized()
+        beta *= weight
+        prev_pdf = bpdf
+        prev_delta = 0
+        o = x
+        tmin = eps
+        skip = tri
+        depth += 1
+
+        beta_max = beta.max()
+        if beta_max <= 0.0:
+            break
+        if depth >= rr_depth:  # Russian roulette, as Mitsuba (eta = 1 for diffuse)
+            q = ti.min(beta_max, 0.95)
+            beta /= q
+            if uniform(key, base + sampler.OFF_RR) >= q:
+                break
+    return radiance
+
+
+@ti.data_oriented
+class PathIntegrator:
+    """Renders a ``SceneFields`` into a per-pass sum image (H, W, 3)."""
+
+    def __init__(self, fields):
+        self.g = fields
+        self.height, self.width = fields.height, fields.width
+        self.sum = ti.field(ti.f32, shape=(self.height, self.width, 3))
+        self.compiled = False
+
+    @ti.kernel
+    def render_pass(self, seed: ti.u32, first_sample: ti.i32, n_samples: ti.i32,
+                    max_depth: ti.i32, rr_depth: ti.i32):
+        """Add the radiance of samples [first_sample, first_sample + n_samples) to ``sum``."""
+        for py, px in ti.ndrange(self.height, self.width):
+            pixel = ti.u32(py * self.width + px)
+            acc = vec3(0.0)
+            for s in range(n_samples):
+                key = sampler.sample_key(seed, pixel, ti.u32(first_sample + s))
+                acc += sample_path(self.g, key, px, py, max_depth, rr_depth)
+            for c in ti.static(range(3)):
+                self.sum[py, px, c] += acc[c]

@@ -1,0 +1,79 @@
+"""When and how Taichi starts: never at import time, once per process, by policy.
+
+``--arch auto`` picks CUDA when Taichi finds a GPU, else the CPU backend. Scalarized
+matrices are on from the start because forward-mode AD needs them, and the offline cache
+keeps compiled kernels across runs so that a second run starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import taichi as ti
+
+from invrender.errors import InvrenderError
+
+ARCHES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    arch: str  # "cpu" | "cuda"
+    precision: str  # "f32" | "f64"
+    debug: bool
+
+    @property
+    def real(self):
+        """The Taichi float type every renderer field uses."""
+        return ti.f64 if self.precision == "f64" else ti.f32
+
+
+_current: Runtime | None = None
+
+
+def _cuda_available() -> bool:
+    try:
+        from taichi._lib import core
+
+        return bool(core.with_cuda())
+    except Exception:  # noqa: BLE001 - any failure means "no CUDA"
+        return False
+
+
+def init(arch: str = "auto", precision: str = "f32", debug: bool = False) -> Runtime:
+    """Start Taichi (or restart it when the settings change) and return the settings."""
+    global _current
+    if arch not in ARCHES:
+        raise InvrenderError(f"unknown arch '{arch}'", hint="use one of auto, cpu, cuda")
+    if precision not in ("f32", "f64"):
+        raise InvrenderError(f"unknown precision '{precision}'", hint="use f32 or f64")
+    wanted = arch
+    if arch == "auto":
+        wanted = "cuda" if _cuda_available() and os.environ.get("INVRENDER_ARCH") != "cpu" else "cpu"
+    if _current is not None:
+        if (_current.arch, _current.precision, _current.debug) == (wanted, precision, debug):
+            return _current
+        ti.reset()
+    fp = ti.f64 if precision == "f64" else ti.f32
+    kwargs = dict(default_fp=fp, default_ip=ti.i32, force_scalarize_matrix=True,
+                  offline_cache=True, debug=debug, log_level=ti.WARN,
+                  random_seed=0)
+    if wanted == "cuda":
+        try:
+            ti.init(arch=ti.cuda, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            raise InvrenderError(f"could not start the CUDA backend: {exc}",
+                                 hint="use --arch cpu") from exc
+        if ti.lang.impl.current_cfg().arch != ti.cuda:
+            raise InvrenderError("CUDA was asked for but Taichi found no usable GPU",
+                                 hint="use --arch cpu or --arch auto")
+    else:
+        ti.init(arch=ti.cpu, **kwargs)
+    _current = Runtime(wanted, precision, debug)
+    return _current
+
+
+def current() -> Runtime:
+    """The running settings, starting the default runtime if nothing has started yet."""
+    return _current if _current is not None else init()
