@@ -13,7 +13,7 @@ import taichi as ti
 
 from invrender import camera as camera_mod
 from invrender import runtime
-from invrender.geometry.bvh import build_bvh
+from invrender.geometry.bvh import Bvh, build_bvh
 from invrender.scene.description import Scene
 
 WRAP_MODES = {"repeat": 0, "clamp": 1, "mirror": 2}
@@ -146,7 +146,11 @@ class SceneFields:
         self.vertices = vertices
         if self.n_vertices:
             self.vtx.from_numpy(vertices.reshape(-1).astype(_np(real)))
-        bvh = build_bvh(vertices, self.faces)
+        if self.n_triangles:
+            bvh = build_bvh(vertices, self.faces)
+        else:  # an empty scene: one node that the traversal never visits (n_nodes = 0)
+            z = np.zeros(1, np.int32)
+            bvh = Bvh(np.zeros((1, 3), np.float32), np.zeros((1, 3), np.float32), z + 1, z, z, z)
         nk = len(bvh.skip)
         if self.bvh_nodes != nk:  # keep the fields when the tree size does not change
             self.bvh_nodes = nk

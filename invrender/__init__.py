@@ -1,0 +1,12 @@
+"""invrender: a differentiable Monte Carlo path tracer on Taichi for Mitsuba 3 scenes.
+
+Importing the package does not start Taichi; the first render does (see ``runtime``).
+"""
+
+from invrender.params import ParameterMap
+from invrender.render import render
+from invrender.runtime import init
+from invrender.scene.loader import load_scene
+
+__all__ = ["ParameterMap", "init", "load_scene", "render"]
+__version__ = "0.1.0"

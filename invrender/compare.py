@@ -1,0 +1,62 @@
+"""Statistical comparison of K independent renders with a reference mean and its stderr.
+
+The test of ``../shared/reference/README.md``: zero-variance pixels must be equal, bias is
+judged on block sums and image means (their variances are well estimated), per-pixel z
+only for spread and outliers (per-pixel mean z is skewed by Monte Carlo noise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Comparison:
+    zero_variance_equal: bool
+    z_std: float
+    z_outliers: float  # fraction of |z| > 4
+    max_block_z: float
+    mean_z: np.ndarray  # per channel
+    z_mean: float  # reported only, not a bias test
+
+    def passed(self, z_std_limit: float = 1.25, outlier_limit: float = 0.01,
+               block_limit: float = 4.5, mean_limit: float = 4.0) -> bool:
+        return (self.zero_variance_equal and self.z_std < z_std_limit
+                and self.z_outliers < outlier_limit and self.max_block_z < block_limit
+                and bool(np.all(np.abs(self.mean_z) < mean_limit)))
+
+    def __str__(self) -> str:
+        return (f"zero-var equal={self.zero_variance_equal} z std={self.z_std:.3f} "
+                f"|z|>4={100 * self.z_outliers:.2f}% max block z={self.max_block_z:.2f} "
+                f"image-mean z={np.array2string(self.mean_z, precision=2)} "
+                f"(per-pixel z mean {self.z_mean:.3f})")
+
+
+def mean_and_stderr(renders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of K renders (K, H, W, C) and the standard error of that mean."""
+    renders = np.asarray(renders, np.float64)
+    return renders.mean(0), renders.std(0, ddof=1) / np.sqrt(len(renders))
+
+
+def compare(mine: np.ndarray, mine_se: np.ndarray, ref: np.ndarray, ref_se: np.ndarray,
+            block: int = 16) -> Comparison:
+    """Compare two Monte Carlo estimates of the same image, each with its stderr."""
+    mine, mine_se, ref, ref_se = (np.asarray(a, np.float64) for a in (mine, mine_se, ref, ref_se))
+    se = np.sqrt(ref_se**2 + mine_se**2)
+    noisy = se > 0
+    zero_equal = bool(np.all(mine[~noisy] == ref[~noisy]))
+    z = (mine - ref)[noisy] / se[noisy]
+    h, w, c = mine.shape
+
+    def blocks(a):
+        return a.reshape(h // block, block, w // block, block, c).sum((1, 3))
+
+    diff_blocks = blocks(mine - ref)
+    var_blocks = blocks(se**2)
+    ok = var_blocks > 0
+    zb = diff_blocks[ok] / np.sqrt(var_blocks[ok])
+    zm = (mine - ref).reshape(-1, c).sum(0) / np.sqrt((se**2).reshape(-1, c).sum(0))
+    return Comparison(zero_equal, float(z.std()), float(np.mean(np.abs(z) > 4)),
+                      float(np.abs(zb).max()) if zb.size else 0.0, zm, float(z.mean()))
