@@ -4,7 +4,7 @@ Importing the package does not start Taichi; the first render does (see ``runtim
 """
 
 from invrender.params import ParameterMap
-from invrender.render import render
+from invrender.renderer import render
 from invrender.runtime import init
 from invrender.scene.loader import load_scene
 

@@ -22,7 +22,7 @@ def render_command(
 ) -> None:
     """Render a scene; writes float32 EXR and an sRGB PNG."""
     from invrender.image_io import write_exr, write_png
-    from invrender.render import RenderStats, render
+    from invrender.renderer import RenderStats, render
     from invrender.scene.loader import load_scene
 
     overrides = {}
