@@ -50,7 +50,8 @@ def init(arch: str = "auto", precision: str = "f32", debug: bool = False) -> Run
         raise InvrenderError(f"unknown precision '{precision}'", hint="use f32 or f64")
     wanted = arch
     if arch == "auto":
-        wanted = "cuda" if _cuda_available() and os.environ.get("INVRENDER_ARCH") != "cpu" else "cpu"
+        forced_cpu = os.environ.get("INVRENDER_ARCH") == "cpu"
+        wanted = "cuda" if _cuda_available() and not forced_cpu else "cpu"
     if _current is not None:
         if (_current.arch, _current.precision, _current.debug) == (wanted, precision, debug):
             return _current

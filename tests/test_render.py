@@ -67,7 +67,9 @@ def white_furnace_xml(tmp_path):
     <float name="fov" value="50"/>
     <transform name="to_world"><lookat origin="0, 0, 4" target="0, 0, 0" up="0, 1, 0"/></transform>
     <sampler type="independent"><integer name="sample_count" value="16"/></sampler>
-    <film type="hdrfilm"><integer name="width" value="32"/><integer name="height" value="32"/></film>
+    <film type="hdrfilm">
+      <integer name="width" value="32"/><integer name="height" value="32"/>
+    </film>
   </sensor>
   <emitter type="constant"><rgb name="radiance" value="0.5, 0.7, 0.9"/></emitter>
   <bsdf type="diffuse" id="white"><rgb name="reflectance" value="1, 1, 1"/></bsdf>

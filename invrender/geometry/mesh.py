@@ -3,11 +3,13 @@
 Everything here matches what Mitsuba 3 builds for the same input, vertex for vertex, so that
 ``<shape>.vertex_positions`` means the same array in both renderers:
 
-- OBJ: Mitsuba ignores materials, objects and groups, makes one vertex per distinct
-  (position, uv, normal) index triple, numbers vertices in the order the faces first use them
-  and drops unused ones. trimesh splits faces by ``usemtl`` and, with ``maintain_order=True``,
-  does not split vertices at uv seams (it keeps one uv per position), so we hand trimesh only
-  the ``v``/``vt``/``vn``/``f`` statements, let it split seams, then renumber by first use.
+- OBJ: Mitsuba ignores materials, objects and groups, fans polygons into triangles
+  (0, i - 1, i), makes one vertex per distinct (position, uv, normal) index triple, numbers
+  vertices in the order the faces first use them and drops unused ones. trimesh splits faces
+  by ``usemtl``, triangulates quads differently and, with ``maintain_order=True``, does not
+  split vertices at uv seams (it keeps one uv per position). So we hand trimesh only the
+  ``v``/``vt``/``vn`` lines and fanned ``f`` lines, let it split seams (default
+  ``maintain_order=False``), then renumber by first use.
 - PLY: vertices are kept in file order (trimesh does not reorder them).
 - Built-in shapes: the same vertex tables, winding and uvs as Mitsuba's ``rectangle`` and
   ``cube``; ``sphere`` is analytic in Mitsuba and a UV-sphere mesh here (``uv_sphere``).
@@ -102,11 +104,14 @@ def _read_text(path: Path) -> str:
 
 
 def _checked_obj_statements(text: str, path: Path) -> str:
-    """Check every v/vt/vn/f line (numbers parse, indices in range) and keep only those lines.
+    """Check every v/vt/vn/f line (numbers parse, indices in range); return only those lines,
+    with polygons split into triangles.
 
     trimesh reports a bad number as "could not be read to its end" with no line; checking
     first gives ``file:line`` errors. Dropping the other statements (usemtl, o, g, s, mtllib)
     is what Mitsuba does anyway, and keeps trimesh from splitting the mesh by material.
+    Polygons are fanned here, (0, i - 1, i) as Mitsuba does, because trimesh returns them
+    untriangulated when all faces have the same size and splits quads as (0, 1, 2), (2, 3, 0).
     """
     counts = {"v": 0, "vt": 0, "vn": 0}
     kept = []
@@ -115,11 +120,14 @@ def _checked_obj_statements(text: str, path: Path) -> str:
         if not tokens or tokens[0] not in ("v", "vt", "vn", "f"):
             continue
         if tokens[0] == "f":
-            _check_face(tokens[1:], counts, path, number)
+            corners = tokens[1:]
+            _check_face(corners, counts, path, number)
+            kept += [f"f {corners[0]} {corners[i - 1]} {corners[i]}"
+                     for i in range(2, len(corners))]
         else:
             _check_numbers(tokens, path, number)
             counts[tokens[0]] += 1
-        kept.append(line)
+            kept.append(line)
     return "\n".join(kept) + "\n"
 
 
@@ -142,13 +150,16 @@ def _check_face(corners: list[str], counts: dict[str, int], path: Path, line: in
         raise SceneError(f"a face needs at least 3 vertices, got {len(corners)}",
                          file=path, line=line)
     for corner in corners:
-        for kind, index in zip(("v", "vt", "vn"), corner.split("/")):
+        indices = corner.split("/")  # v, v/vt, v//vn or v/vt/vn
+        if len(indices) > 3:
+            raise SceneError(f"cannot parse face vertex '{corner}'", file=path, line=line)
+        for kind, index in zip(("v", "vt", "vn")[:len(indices)], indices, strict=True):
             if index == "" and kind != "v":
                 continue
             try:
                 value = int(index)
             except ValueError:
-                raise SceneError(f"cannot parse face index '{corner}'",
+                raise SceneError(f"cannot parse face vertex '{corner}'",
                                  file=path, line=line) from None
             if value == 0 or not -counts[kind] <= value <= counts[kind]:
                 raise SceneError(f"face index {value} refers to no '{kind}' "

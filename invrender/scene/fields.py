@@ -48,10 +48,8 @@ class SceneFields:
         self.vertex_offsets = offsets  # mesh i owns vertices [offsets[i], offsets[i+1])
         self.triangle_offsets = tri_offsets
         self.n_vertices, self.n_triangles = offsets[-1], tri_offsets[-1]
-        faces = np.concatenate([m.faces.astype(np.int64) + o for m, o in
-                                zip(scene.meshes, offsets[:-1])]) if scene.meshes else \
-            np.zeros((0, 3), np.int64)
-        self.faces = faces.astype(np.int32)
+        faces = [m.faces.astype(np.int64) + o for m, o in zip(scene.meshes, offsets, strict=False)]
+        self.faces = np.concatenate(faces).astype(np.int32) if faces else np.zeros((0, 3), np.int32)
 
         bsdf_ids = list(scene.bsdfs)
         self.bsdf_index = {b: i for i, b in enumerate(bsdf_ids)}
