@@ -3,6 +3,11 @@
 Importing the package does not start Taichi; the first render does (see ``runtime``).
 """
 
+import os
+
+# Taichi prints a version banner on import; a command's output should be its own.
+os.environ.setdefault("ENABLE_TAICHI_HEADER_PRINT", "False")
+
 from invrender.params import ParameterMap
 from invrender.renderer import render
 from invrender.runtime import init

@@ -33,6 +33,11 @@ _current: Runtime | None = None
 
 
 def _cuda_available() -> bool:
+    """True when a CUDA driver library exists and this Taichi build supports CUDA."""
+    import ctypes.util
+
+    if ctypes.util.find_library("cuda") is None:
+        return False
     try:
         from taichi._lib import core
 

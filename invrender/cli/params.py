@@ -13,7 +13,7 @@ from invrender.cli._util import console, user_errors
 
 def abbreviate(value: np.ndarray, limit: int = 3) -> str:
     flat = np.asarray(value).reshape(-1)
-    shown = ", ".join(f"{v:.6g}" for v in flat[:limit])
+    shown = ", ".join(f"{v:.4g}" for v in flat[:limit])
     return f"[{shown}{', ...' if flat.size > limit else ''}]"
 
 
@@ -27,7 +27,8 @@ def params_command(
 
     pmap = ParameterMap(load_scene(scene_path))
     table = Table(title=f"parameters of {scene_path}")
-    for col in ("name", "kind", "shape", "differentiable", "value"):
+    table.add_column("name", no_wrap=True, style="bold")
+    for col in ("kind", "shape", "differentiable", "value"):
         table.add_column(col)
     for p in pmap:
         diff = ("yes" + (f" ({p.note})" if p.note else "")) if p.differentiable else "no"

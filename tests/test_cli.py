@@ -1,0 +1,77 @@
+"""The commands as a user runs them: outputs written, bad input -> one line and exit 1."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from invrender.cli.main import app
+from invrender.image_io import read_exr
+from tests.conftest import SCENES
+
+runner = CliRunner()
+
+
+def test_render_writes_exr_and_png(tmp_path):
+    out = tmp_path / "cbox.exr"
+    result = runner.invoke(app, ["render", str(SCENES / "cbox.xml"), "--spp", "2", "--res", "32",
+                                 "24", "--arch", "cpu", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "M samples/s" in result.output and "compile" in result.output
+    image = read_exr(out)
+    assert image.shape == (24, 32, 3) and image.dtype == np.float32
+    assert (tmp_path / "cbox.png").stat().st_size > 0
+
+
+def test_params_lists_mitsuba_names():
+    result = runner.invoke(app, ["params", str(SCENES / "cbox.xml")], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for name in ("red.reflectance.value", "light.emitter.radiance.value",
+                 "smallbox.vertex_positions"):
+        assert name in result.output
+
+
+BAD_SCENES = {
+    "malformed": ('<scene version="3.0.0">\n  <bsdf type="diffuse"\n</scene>\n', 3),
+    "unknown_plugin": ('<scene version="3.0.0">\n  <bsdf type="conductor"/>\n</scene>\n', 2),
+    "missing_mesh": ('<scene version="3.0.0">\n  <shape type="obj">\n'
+                     '    <string name="filename" value="nope.obj"/>\n  </shape>\n</scene>\n', 2),
+    "bad_number": ('<scene version="3.0.0">\n  <bsdf type="diffuse">\n'
+                   '    <rgb name="reflectance" value="0.5, zero, 0.5"/>\n'
+                   '  </bsdf>\n</scene>\n', 3),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SCENES))
+@pytest.mark.parametrize("command", ["render", "params"])
+def test_bad_scene_is_one_line_with_file_and_line(tmp_path, case, command):
+    text, line = BAD_SCENES[case]
+    path = tmp_path / f"{case}.xml"
+    path.write_text(text)
+    result = runner.invoke(app, [command, str(path)])
+    assert result.exit_code == 1
+    message = result.output.strip()
+    assert "Traceback" not in message
+    assert len(message.splitlines()) == 1, message
+    assert f"{case}.xml:{line}:" in message, message
+
+
+def test_bad_obj_names_the_mesh_file_and_line(tmp_path):
+    (tmp_path / "broken.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 oops\nf 1 2 3\n")
+    xml = tmp_path / "s.xml"
+    xml.write_text('<scene version="3.0.0">\n  <shape type="obj">\n'
+                   '    <string name="filename" value="broken.obj"/>\n  </shape>\n</scene>\n')
+    result = runner.invoke(app, ["params", str(xml)])
+    assert result.exit_code == 1
+    assert "broken.obj:3" in result.output
+
+
+def test_missing_scene_file_and_real_process_exit_status(tmp_path):
+    """Run the installed console entry point: exit 1, one line on stderr, no traceback."""
+    proc = subprocess.run([sys.executable, "-m", "invrender.cli.main", "render",
+                           str(tmp_path / "nothing.xml")], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "nothing.xml" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
