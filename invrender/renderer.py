@@ -43,7 +43,10 @@ def prepare(scene: Scene):
         fields = SceneFields(scene)
         cached = (rt, fields, PathIntegrator(fields))
         scene.__dict__["_taichi"] = cached
-    return cached[1], cached[2]
+    fields = cached[1]
+    if fields.version != scene.__dict__.get("_version", 0):
+        fields.upload_values()
+    return fields, cached[2]
 
 
 def passes(width: int, height: int, spp: int) -> list[tuple[int, int]]:

@@ -32,5 +32,6 @@ def params_command(
         table.add_column(col)
     for p in pmap:
         diff = ("yes" + (f" ({p.note})" if p.note else "")) if p.differentiable else "no"
-        table.add_row(p.name, p.kind, "x".join(map(str, p.shape)), diff, abbreviate(p.value))
+        value = pmap[p.name]
+        table.add_row(p.name, p.kind, "x".join(map(str, value.shape)), diff, abbreviate(value))
     console.print(table)

@@ -13,6 +13,7 @@ from invrender import emitters, sampler
 from invrender.bsdf import diffuse
 from invrender.camera import generate_ray
 from invrender.geometry.intersect import intersect, occluded, triangle
+from invrender.integrators import records as R
 from invrender.sampler import uniform
 from invrender.warp import coordinate_system, power_heuristic
 
@@ -34,10 +35,20 @@ def ray_epsilon(x: vec3):
 
 @ti.func
 def sample_path(g: ti.template(), key: ti.u32, px: ti.i32, py: ti.i32, max_depth: ti.i32,
-                rr_depth: ti.i32) -> vec3:
-    """Radiance carried by one camera path through pixel (px, py)."""
+                rr_depth: ti.i32, rec: ti.template(), i: ti.i32) -> vec3:
+    """Radiance carried by one camera path through pixel (px, py).
+
+    With ``rec.enabled`` (a compile-time switch) it also writes sample ``i``'s records
+    for the replay; the path and its radiance are the same either way.
+    """
     o, d, tmin = generate_ray(g.camera, px, py, uniform(key, sampler.DIM_FILM),
                               uniform(key, sampler.DIM_FILM + 1))
+    if ti.static(rec.enabled):
+        rec.cam_dir[i] = d
+        for k in ti.static(range(rec.depth)):
+            rec.tri[i, k] = R.END
+            rec.light_tri[i, k] = R.NO_LIGHT
+            rec.rr[i, k] = 1.0
     radiance = vec3(0.0)
     beta = vec3(1.0)
     prev_pdf = 1.0
@@ -47,23 +58,36 @@ def sample_path(g: ti.template(), key: ti.u32, px: ti.i32, py: ti.i32, max_depth
     while True:
         tri, t, b1, b2 = intersect(g, o, d, tmin, 1e30, skip)
         if tri < 0:
+            w = 1.0
             if g.counts[1] > 0:  # escaped to the environment
-                w = 1.0
                 if not prev_delta:
                     w = power_heuristic(prev_pdf, emitters.env_pdf(g))
                 radiance += beta * w * emitters.environment(g)
+            if ti.static(rec.enabled):
+                rec.tri[i, depth] = R.ESCAPED
+                rec.dir[i, depth] = d
+                rec.q[i, depth] = prev_pdf
+                rec.mis[i, depth] = w
             break
         v0, v1, v2 = triangle(g, tri)
-        ng = (v1 - v0).cross(v2 - v0).normalized()
+        cross = (v1 - v0).cross(v2 - v0)
+        ng = cross.normalized()
         x = o + t * d
         cos_i = -ng.dot(d)
 
         e = g.tri_emitter[tri]
+        w_emit = 1.0
         if e >= 0 and cos_i > 0.0:  # emitter hit (one-sided)
-            w = 1.0
             if not prev_delta:
-                w = power_heuristic(prev_pdf, emitters.area_pdf(g, e) * t * t / cos_i)
-            radiance += beta * w * emitters.radiance(g, e)
+                w_emit = power_heuristic(prev_pdf, emitters.area_pdf(g, e) * t * t / cos_i)
+            radiance += beta * w_emit * emitters.radiance(g, e)
+        if ti.static(rec.enabled):
+            rec.tri[i, depth] = tri
+            rec.bary[i, depth] = ti.Vector([b1, b2])
+            rec.dir[i, depth] = d
+            # density of these barycentrics: solid-angle pdf x |d(direction)/d(barycentrics)|
+            rec.q[i, depth] = prev_pdf * ti.abs(cross.dot(d)) / (t * t)
+            rec.mis[i, depth] = w_emit
 
         if depth + 1 >= max_depth:
             break
@@ -80,7 +104,7 @@ def sample_path(g: ti.template(), key: ti.u32, px: ti.i32, py: ti.i32, max_depth
         eps = ray_epsilon(x)
 
         # emitter sampling
-        etri, _, _, ed, edist, epdf, le = emitters.sample_emitter(
+        etri, eb1, eb2, ed, edist, epdf, le = emitters.sample_emitter(
             g, x, uniform(key, base + sampler.OFF_EMITTER_SELECT),
             uniform(key, base + sampler.OFF_TRIANGLE),
             uniform(key, base + sampler.OFF_EMITTER_2D),
@@ -90,7 +114,19 @@ def sample_path(g: ti.template(), key: ti.u32, px: ti.i32, py: ti.i32, max_depth
             if f.max() > 0.0:
                 tmax = edist * (1.0 - 1e-4) if etri >= 0 else 1e30
                 if not occluded(g, x, ed, eps, tmax, tri, etri):
-                    radiance += beta * f * le * (power_heuristic(epdf, bpdf) / epdf)
+                    w_light = power_heuristic(epdf, bpdf)
+                    radiance += beta * f * le * (w_light / epdf)
+                    if ti.static(rec.enabled):
+                        rec.light_tri[i, depth] = etri  # ENV_LIGHT (-1) for the environment
+                        rec.light_mis[i, depth] = w_light
+                        if etri >= 0:
+                            l0, l1, l2 = triangle(g, etri)
+                            jac = ti.abs((l1 - l0).cross(l2 - l0).dot(ed)) / (edist * edist)
+                            rec.light_pos[i, depth] = vec3(eb1, eb2, 0.0)
+                            rec.light_q[i, depth] = epdf * jac
+                        else:
+                            rec.light_pos[i, depth] = ed
+                            rec.light_q[i, depth] = epdf
 
         # BSDF sampling
         wo, weight, bpdf = diffuse.sample(rho, cos_i,
@@ -112,7 +148,12 @@ def sample_path(g: ti.template(), key: ti.u32, px: ti.i32, py: ti.i32, max_depth
         if depth >= rr_depth:  # Russian roulette, as Mitsuba (eta = 1 for diffuse)
             q = ti.min(beta_max, 0.95)
             beta /= q
+            if ti.static(rec.enabled):
+                rec.rr[i, depth - 1] = 1.0 / q
             if uniform(key, base + sampler.OFF_RR) >= q:
+                break
+        if ti.static(rec.enabled):
+            if depth >= rec.depth:  # the records hold no more vertices
                 break
     return radiance
 
@@ -126,6 +167,7 @@ class PathIntegrator:
         self.height, self.width = fields.height, fields.width
         self.sum = ti.field(ti.f32, shape=(self.height, self.width, 3))
         self.compiled = False
+        self.no_records = R.NoRecords()
 
     @ti.kernel
     def render_pass(self, seed: ti.u32, first_sample: ti.i32, n_samples: ti.i32,
@@ -136,6 +178,22 @@ class PathIntegrator:
             acc = vec3(0.0)
             for s in range(n_samples):
                 key = sampler.sample_key(seed, pixel, ti.u32(first_sample + s))
-                acc += sample_path(self.g, key, px, py, max_depth, rr_depth)
+                acc += sample_path(self.g, key, px, py, max_depth, rr_depth,
+                                   self.no_records, 0)
+            for c in ti.static(range(3)):
+                self.sum[py, px, c] += acc[c]
+
+    @ti.kernel
+    def trace_pass(self, seed: ti.u32, first_sample: ti.i32, n_samples: ti.i32,
+                   max_depth: ti.i32, rr_depth: ti.i32, rec: ti.template()):
+        """Like ``render_pass``, and write the records of sample j of pixel p at p * n + j."""
+        for py, px in ti.ndrange(self.height, self.width):
+            pixel = py * self.width + px
+            acc = vec3(0.0)
+            for s in range(n_samples):
+                key = sampler.sample_key(seed, ti.u32(pixel), ti.u32(first_sample + s))
+                rec.pixel[pixel * n_samples + s] = pixel
+                acc += sample_path(self.g, key, px, py, max_depth, rr_depth, rec,
+                                   pixel * n_samples + s)
             for c in ti.static(range(3)):
                 self.sum[py, px, c] += acc[c]

@@ -20,8 +20,10 @@ WRAP_MODES = {"repeat": 0, "clamp": 1, "mirror": 2}
 FILTERS = {"bilinear": 0, "nearest": 1}
 
 
-def _field(dtype, n):
-    return ti.field(dtype, shape=max(int(n), 1))
+def _field(dtype, n, differentiable: bool = False):
+    """A flat field; parameters get gradient (reverse) and dual (forward) companions."""
+    return ti.field(dtype, shape=max(int(n), 1), needs_grad=differentiable,
+                    needs_dual=differentiable)
 
 
 def _triangle_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -66,7 +68,7 @@ class SceneFields:
             uvs.append(m.uvs if m.uvs is not None else np.zeros((len(m.vertices), 2)))
 
         nv, nt = self.n_vertices, self.n_triangles
-        self.vtx = _field(real, 3 * nv)
+        self.vtx = _field(real, 3 * nv, differentiable=True)
         self.tri = _field(ti.i32, 3 * nt)
         self.uv = _field(real, 2 * nv)
         self.tri_bsdf = _field(ti.i32, nt)
@@ -82,18 +84,13 @@ class SceneFields:
         # --- materials ---
         nb = len(bsdf_ids)
         textures = [scene.bsdfs[b].texture for b in bsdf_ids if scene.bsdfs[b].texture]
-        self.bsdf_reflectance = _field(real, 3 * nb)
+        self.bsdf_reflectance = _field(real, 3 * nb, differentiable=True)
         self.bsdf_texture = _field(ti.i32, nb)
         self.bsdf_twosided = _field(ti.i32, nb)
-        refl = np.zeros((max(nb, 1), 3))
         tex_of = np.full(max(nb, 1), -1, np.int32)
         for i, b in enumerate(bsdf_ids):
-            bsdf = scene.bsdfs[b]
-            if bsdf.texture is not None:
-                tex_of[i] = textures.index(bsdf.texture)
-            else:
-                refl[i] = bsdf.reflectance
-        self.bsdf_reflectance.from_numpy(refl.reshape(-1).astype(_np(real)))
+            if scene.bsdfs[b].texture is not None:
+                tex_of[i] = textures.index(scene.bsdfs[b].texture)
         self.bsdf_texture.from_numpy(tex_of)
         self.bsdf_twosided.from_numpy(np.array(
             [scene.bsdfs[b].twosided for b in bsdf_ids] or [0], np.int32))
@@ -102,11 +99,9 @@ class SceneFields:
         sizes = [t.data.shape[0] * t.data.shape[1] * 3 for t in textures]
         self.texture_offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         nx = len(textures)
-        self.tex_data = _field(real, self.texture_offsets[-1])
+        self.tex_data = _field(real, self.texture_offsets[-1], differentiable=True)
         self.tex_info = _field(ti.i32, 5 * nx)  # offset, width, height, wrap, filter
         if nx:
-            self.tex_data.from_numpy(np.concatenate(
-                [t.data.reshape(-1) for t in textures]).astype(_np(real)))
             info = [[self.texture_offsets[i], t.data.shape[1], t.data.shape[0],
                      WRAP_MODES[t.wrap_mode], FILTERS[t.filter_type]]
                     for i, t in enumerate(textures)]
@@ -115,17 +110,12 @@ class SceneFields:
         # --- emitters: area emitters on meshes, then the environment ---
         ne = len(emitters)
         self.n_area_emitters = ne
-        self.emitter_radiance = _field(real, 3 * ne)
+        self.emitter_radiance = _field(real, 3 * ne, differentiable=True)
         self.emitter_info = _field(ti.i32, 2 * ne)  # first, count into emitter_tris
         self.emitter_area = _field(real, ne)
         self.emitter_tris = _field(ti.i32, sum(len(m.faces) for m in emitters))
         self.emitter_cdf = _field(real, sum(len(m.faces) for m in emitters))
-        if ne:
-            self.emitter_radiance.from_numpy(np.concatenate(
-                [m.emitter.radiance for m in emitters]).astype(_np(real)))
-        self.env_radiance = _field(real, 3)
-        if scene.environment is not None:
-            self.env_radiance.from_numpy(np.asarray(scene.environment.radiance, _np(real)))
+        self.env_radiance = _field(real, 3, differentiable=True)
         # counts: number of area emitters, has environment
         self.counts = _field(ti.i32, 2)
         self.counts.from_numpy(np.array([ne, int(scene.environment is not None)], np.int32))
@@ -134,8 +124,48 @@ class SceneFields:
         self.camera.from_numpy(camera_mod.pack(scene.camera).astype(_np(real)))
 
         self.bvh_nodes = None
-        self.update_geometry(np.concatenate([m.vertices for m in scene.meshes])
-                             if scene.meshes else np.zeros((0, 3)))
+        self.vertices = None
+        self.version = None
+        self.upload_values()
+
+    def upload_values(self) -> None:
+        """Send the description's current parameter values to the fields (no recompile)."""
+        scene, real = self.scene, _np(runtime.current().real)
+        self.version = scene.__dict__.get("_version", 0)
+        bsdfs = list(scene.bsdfs.values())
+        refl = [b.reflectance if b.texture is None else np.zeros(3) for b in bsdfs]
+        if refl:
+            self.bsdf_reflectance.from_numpy(np.concatenate(refl).astype(real))
+        if self.textures:
+            self.tex_data.from_numpy(np.concatenate(
+                [t.data.reshape(-1) for t in self.textures]).astype(real))
+        if self.n_area_emitters:
+            self.emitter_radiance.from_numpy(np.concatenate(
+                [scene.meshes[i].emitter.radiance for i in self.emitter_meshes]).astype(real))
+        if scene.environment is not None:
+            self.env_radiance.from_numpy(np.asarray(scene.environment.radiance, real))
+        vertices = (np.concatenate([m.vertices for m in scene.meshes]) if scene.meshes
+                    else np.zeros((0, 3)))
+        if self.vertices is None or not np.array_equal(vertices, self.vertices):
+            self.update_geometry(vertices)
+
+    def slot(self, param) -> tuple[object, int, int]:
+        """(field, first index, count) that holds a parameter's value in the fields."""
+        scene = self.scene
+        if param.kind == "rgb":
+            if param.owner is scene.environment:
+                return self.env_radiance, 0, 3
+            if hasattr(param.owner, "reflectance"):
+                return self.bsdf_reflectance, 3 * self.bsdf_index[param.owner.id], 3
+            mesh = next(i for i in self.emitter_meshes if scene.meshes[i].emitter is param.owner)
+            return self.emitter_radiance, 3 * self.emitter_meshes.index(mesh), 3
+        if param.kind == "texture":
+            k = self.textures.index(param.owner.texture)
+            start = int(self.texture_offsets[k])
+            return self.tex_data, start, int(self.texture_offsets[k + 1]) - start
+        mesh = scene.meshes.index(param.owner)
+        first = self.vertex_offsets[mesh]
+        return self.vtx, 3 * first, 3 * (self.vertex_offsets[mesh + 1] - first)
 
     def update_geometry(self, vertices: np.ndarray) -> None:
         """Set world-space vertex positions (N, 3); rebuild the BVH and emitter CDFs."""
