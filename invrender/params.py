@@ -35,7 +35,7 @@ class Parameter:
         return GEOMETRY_NOTE if self.kind in GEOMETRY_KINDS else ""
 
 
-def _latent_state(mesh: Mesh) -> dict:
+def latent_state(mesh: Mesh) -> dict:
     """The mesh's latent transform and the vertices it applies to, created on first use."""
     state = mesh.__dict__.get("_latent")
     if state is None:
@@ -103,7 +103,7 @@ class ParameterMap:
         if p.kind == "texture":
             return np.array(o.texture.data, np.float64)
         if p.kind in latent.KINDS:
-            return _latent_state(o)["values"][p.kind].copy()
+            return latent_state(o)["values"][p.kind].copy()
         attr = {"vertices": "vertices", "faces": "faces", "normals": "normals",
                 "texcoords": "uvs"}[p.kind]
         return np.array(getattr(o, attr))
@@ -132,7 +132,7 @@ class ParameterMap:
             o.vertices = value
             o.__dict__.pop("_latent", None)  # explicit vertices become the new base
         else:
-            state = _latent_state(o)
+            state = latent_state(o)
             state["values"][p.kind] = value
             o.vertices = latent.apply(state["base"], state["values"])
         mark_dirty(self.scene)

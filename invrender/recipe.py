@@ -12,6 +12,7 @@ where the user typed them). Nothing here imports Taichi.
 from __future__ import annotations
 
 import difflib
+import math
 import numbers
 import os
 import re
@@ -37,12 +38,15 @@ from pydantic import (
 
 from invrender.errors import InvrenderError
 
-LOSSES = ("mse", "l1", "relative_mse")
+Loss = Literal["mse", "l1", "relative_mse"]
+LOSSES: tuple[str, ...] = typing.get_args(Loss)
 
 # Strict numbers: YAML already types its scalars, so "3" or `true` for a number is a mistake.
-Float = Annotated[float, Strict()]
+Float = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 
 Loc = tuple[str | int, ...]
+# (key path or None, line or None, message, hint); lines are filled in from the key path
+Problem = tuple[Loc | None, int | None, str, str | None]
 
 
 class _Model(BaseModel):
@@ -84,7 +88,7 @@ class ParamSpec(_Model):
         if value is None:
             return None
         if not _is_numeric(value):
-            raise ValueError("must be a number or a list of numbers (nested lists for arrays)")
+            raise ValueError("must be a finite number or a list of them (nested lists for arrays)")
         return _to_float(value)
 
     @field_validator("clamp")
@@ -154,7 +158,7 @@ class Recipe(_Model):
     params: dict[str, ParamSpec]
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: Schedule = Field(default_factory=Schedule)
-    loss: Literal["mse", "l1", "relative_mse"] = "mse"
+    loss: Loss = "mse"
     iterations: Annotated[StrictInt, Field(gt=0)]
     render: RenderSettings = Field(default_factory=RenderSettings)
     output: Output = Field(default_factory=Output)
@@ -250,9 +254,9 @@ def load_recipe(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Recip
     except OSError as exc:
         raise InvrenderError(f"cannot read recipe: {exc.strerror}", file=where) from None
 
-    problems: list[tuple[Loc | None, int | None, str, str | None]] = []
-    data, lines = _parse_yaml(text, where, problems)
-    if problems:
+    problems: list[Problem] = []
+    data, lines = _parse_yaml(text, problems)
+    if any(loc is None for loc, *_ in problems):  # unparsable: nothing more to check
         raise _error(where, problems)
     if data is None:
         raise InvrenderError("the recipe is empty", file=where, hint=_keys_hint())
@@ -271,7 +275,8 @@ def load_recipe(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Recip
     except ValidationError as exc:
         for err in _without_echoes(exc.errors()):
             message, hint = _describe(err)
-            problems.append((tuple(err["loc"]), None, message, hint))
+            loc = tuple(err["loc"])
+            problems.append((loc[:-1] if loc[-1:] == ("[key]",) else loc, None, message, hint))
     if problems or recipe is None:
         raise _error(where, problems, lines, set_paths)
     recipe._source = path.resolve()
@@ -290,30 +295,44 @@ _Loader.add_implicit_resolver(
 )
 
 
-def _parse_yaml(text: str, where: str, problems: list) -> tuple[Any, dict[Loc, int]]:
+def _parse_yaml(text: str, problems: list[Problem]) -> tuple[Any, dict[Loc, int]]:
     """Parse ``text`` and map every key path to the (1-based) line of its key."""
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         data = None if node is None else loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        detail = " ".join(s for s in (exc.context, exc.problem) if s)
-        problems.append((None, None if mark is None else mark.line + 1,
-                         f"YAML syntax error: {detail}", None))
+        detail = exc.problem or exc.context or "malformed"
+        if exc.context and exc.problem:
+            started = exc.context_mark
+            at = f" started at line {started.line + 1}" if started and started != mark else ""
+            detail += f" ({exc.context}{at})"
+        kind = "YAML syntax error" if isinstance(exc, (yaml.scanner.ScannerError,
+                                                       yaml.parser.ParserError)) else "invalid YAML"
+        problems.append((None, None if mark is None else mark.line + 1, f"{kind}: {detail}",
+                         None))
+        return None, {}
+    except yaml.reader.ReaderError as exc:
+        line = text[:exc.position].count("\n") + 1
+        problems.append((None, line, f"invalid YAML: {exc.reason} "
+                         f"(character #x{exc.character:04x})", None))
         return None, {}
     except yaml.YAMLError as exc:
-        problems.append((None, None, f"YAML error: {exc}", None))
+        problems.append((None, None, f"invalid YAML: {exc}", None))
         return None, {}
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict[Loc, int] = {}
     if node is not None:
         _record_lines(node, (), lines, problems)
     return data, lines
 
 
-def _record_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list) -> None:
+def _record_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int],
+                  problems: list[Problem]) -> None:
     if isinstance(node, yaml.MappingNode):
         first_seen: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -335,7 +354,8 @@ def _record_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: li
             _record_lines(item, (*loc, i), lines, problems)
 
 
-def _apply_overrides(data: dict, overrides: Iterable[str], problems: list) -> dict[Loc, str]:
+def _apply_overrides(data: dict, overrides: Iterable[str],
+                     problems: list[Problem]) -> dict[Loc, str]:
     """Apply ``key.path=value`` overrides in place; return each set path with its text."""
     applied: dict[Loc, str] = {}
     for text in overrides:
@@ -359,8 +379,8 @@ def _apply_overrides(data: dict, overrides: Iterable[str], problems: list) -> di
             if child is None:
                 child = node[part] = {}
             if not isinstance(child, dict):
-                problems.append((None, None, f"--set {text!r}: {'.'.join(loc[:i + 1])} is a "
-                                 f"{_yaml_kind(child)}, not a mapping", None))
+                problems.append((None, None, f"--set {text!r}: {'.'.join(loc[:i + 1])} is "
+                                 f"a {_yaml_kind(child)}, not a mapping", None))
                 break
             node = child
         else:
@@ -415,7 +435,7 @@ def _resolve_paths(data: dict, base: Path, set_paths: dict[Loc, str], stem: str)
         node[loc[-1]] = str(value if value.is_absolute() else (root / value).resolve())
 
 
-def _check_files(data: dict, problems: list) -> None:
+def _check_files(data: dict, problems: list[Problem]) -> None:
     """Missing input files are reported here, with their line, not later by the loader."""
     for loc, what in ((("scene",), "scene file"), (("target", "image"), "target image")):
         value = _get(data, loc)
@@ -434,7 +454,7 @@ def _get(data: dict, loc: Loc) -> Any:
 # Error messages
 
 
-def _error(where: str, problems: list, lines: dict[Loc, int] | None = None,
+def _error(where: str, problems: list[Problem], lines: dict[Loc, int] | None = None,
            set_paths: dict[Loc, str] | None = None) -> RecipeError:
     lines = lines or {}
     set_paths = set_paths or {}
@@ -459,8 +479,9 @@ def _error(where: str, problems: list, lines: dict[Loc, int] | None = None,
 
 def _line_of(loc: Loc, lines: dict[Loc, int]) -> int | None:
     """The line of the deepest key of ``loc`` that the file has (a missing key: its parent)."""
+    as_keys = tuple(str(part) for part in loc)  # the file's mapping keys are strings
     for n in range(len(loc), 0, -1):
-        line = lines.get(loc[:n])
+        line = lines.get(loc[:n], lines.get(as_keys[:n]))
         if line is not None:
             return line
     return None
@@ -498,6 +519,8 @@ def _describe(err: dict) -> tuple[str, str | None]:
     if kind == "literal_error":
         names = re.findall(r"'([^']*)'", err["ctx"]["expected"])
         return f"{_short(value)} is not one of {', '.join(names)}", None
+    if kind == "invalid_key" or loc[-1:] == ("[key]",):
+        return f"keys must be strings, got {_short(value)}", "quote the key"
     if kind == "missing":
         return "required key is missing", None
     if kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -556,24 +579,22 @@ def _keys_hint() -> str:
 
 
 def _yaml_kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "mapping"
-    return type(value).__name__
+    kinds = ((bool, "boolean"), (numbers.Real, "number"), (str, "string"), (list, "list"),
+             (dict, "mapping"))
+    return next((name for tp, name in kinds if isinstance(value, tp)), type(value).__name__)
 
 
 def _is_numeric(value: Any) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, numbers.Real):
-        return True
+        return math.isfinite(value)
     return isinstance(value, list) and bool(value) and all(_is_numeric(v) for v in value) \
-        and len({_depth(v) for v in value}) == 1
+        and len({_shape(v) for v in value}) == 1  # rectangular, so it is an array
 
 
-def _depth(value: Any) -> tuple[int, ...]:
-    return (len(value), *_depth(value[0])) if isinstance(value, list) else ()
+def _shape(value: Any) -> tuple[int, ...]:
+    return (len(value), *_shape(value[0])) if isinstance(value, list) else ()
 
 
 def _to_float(value: Any) -> Any:

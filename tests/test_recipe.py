@@ -115,7 +115,7 @@ def test_override_errors_name_the_override(tmp_path):
     text = "\n".join(str(p) for p in found)
     assert "loss: 'msee' is not one of mse, l1, relative_mse (from --set loss=msee)" in text
     assert "--set 'iterations': expected KEY=VALUE" in text
-    assert "loss is a str, not a mapping" in text
+    assert "loss is a string, not a mapping" in text
 
 
 BAD = [
@@ -135,7 +135,9 @@ BAD = [
     (GOOD.replace("clamp: [0.0, 1.0]", "clamp: [1.0, 0.0]"), 5,
      ["params.red.reflectance.value.clamp: lo must not exceed hi"]),
     (GOOD.replace("init: [0.9, 0.9, 0.9]", "init: [0.9, red]"), 5,
-     ["params.red.reflectance.value.init: must be a number or a list of numbers"]),
+     ["params.red.reflectance.value.init: must be a finite number or a list of them"]),
+    (GOOD.replace("init: [0.9, 0.9, 0.9]", "init: [0.9, .nan, 0.9]"), 5,
+     ["params.red.reflectance.value.init: must be a finite number"]),
     (GOOD.replace("formats: [exr, png]", "formats: [exr, tiff]"), 12,
      ["output.formats[1]: 'tiff' is not one of exr, png"]),
     (GOOD.replace("seed_policy: per_iteration", "seed_policy: sometimes"), 11,
@@ -194,6 +196,18 @@ def test_several_problems_give_several_messages(tmp_path):
     assert isinstance(info.value, InvrenderError)
 
 
+def test_duplicate_keys_do_not_hide_other_problems(tmp_path):
+    path = write(tmp_path, GOOD.replace("loss: mse", "loss: msee") + "iterations: 5\n")
+    assert [(p.line, str(p).split(": ", 2)[1]) for p in problems(path)] == [
+        (9, "loss"), (13, "iterations")]
+
+
+def test_loss_names_are_exported():
+    from invrender.recipe import LOSSES
+
+    assert LOSSES == ("mse", "l1", "relative_mse")
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(InvrenderError, match="recipe file not found"):
         load_recipe(tmp_path / "nope.yaml")
@@ -210,7 +224,7 @@ def test_yaml_syntax_error_has_its_line(tmp_path):
 @pytest.mark.parametrize(("text", "needle"), [
     ("", "the recipe is empty"),
     ("- scene: a.xml\n", "the top level must be a mapping of keys, got a list"),
-    ("just words\n", "the top level must be a mapping of keys, got a str"),
+    ("just words\n", "the top level must be a mapping of keys, got a string"),
 ])
 def test_empty_or_non_mapping_top_level(tmp_path, text, needle):
     with pytest.raises(InvrenderError, match=needle) as info:

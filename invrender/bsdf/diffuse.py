@@ -58,6 +58,15 @@ def _texel(g: ti.template(), base: ti.i32, w: ti.i32, h: ti.i32, wrap: ti.i32, x
 
 
 @ti.func
+def floor_int(x) -> ti.i32:
+    """floor(x) as an integer; ``ti.floor`` has no forward-mode AD rule in Taichi 1.7."""
+    i = ti.cast(x, ti.i32)
+    if x < i:
+        i -= 1
+    return i
+
+
+@ti.func
 def texture_eval(g: ti.template(), tex: ti.i32, u, v) -> vec3:
     """Bitmap lookup at uv (v = 0 is the top row of the file), as Mitsuba's ``bitmap``."""
     base = g.tex_info[5 * tex]
@@ -67,12 +76,12 @@ def texture_eval(g: ti.template(), tex: ti.i32, u, v) -> vec3:
     nearest = g.tex_info[5 * tex + 4]
     result = vec3(0.0)
     if nearest:
-        result = _texel(g, base, w, h, wrap, ti.floor(u * w, ti.i32), ti.floor(v * h, ti.i32))
+        result = _texel(g, base, w, h, wrap, floor_int(u * w), floor_int(v * h))
     else:
         x = u * w - 0.5
         y = v * h - 0.5
-        x0 = ti.floor(x, ti.i32)
-        y0 = ti.floor(y, ti.i32)
+        x0 = floor_int(x)
+        y0 = floor_int(y)
         fx = x - x0
         fy = y - y0
         result = ((1.0 - fx) * (1.0 - fy) * _texel(g, base, w, h, wrap, x0, y0)
