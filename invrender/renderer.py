@@ -58,7 +58,8 @@ def passes(width: int, height: int, spp: int) -> list[tuple[int, int]]:
 def render(scene: Scene, spp: int | None = None, seed: int = 0, max_depth: int | None = None,
            progress: Callable[[int, int], None] | None = None,
            stats: RenderStats | None = None) -> np.ndarray:
-    """Render ``scene`` and return linear RGB radiance, shape (H, W, 3), float32.
+    """Render ``scene`` and return linear RGB radiance, shape (H, W, 3), float32 (float64
+    when the runtime precision is f64).
 
     ``spp`` and ``max_depth`` default to the scene's; ``seed`` picks independent noise.
     ``progress(done, total)`` is called after each pass.
@@ -82,12 +83,12 @@ def render(scene: Scene, spp: int | None = None, seed: int = 0, max_depth: int |
         if progress is not None:
             progress(first + count, spp)
     runtime_sync()
-    image = integrator.sum.to_numpy() / spp
+    image = integrator.sum.to_numpy() / spp  # float32, or float64 in f64 precision
     if stats is not None:
         stats.seconds = time.perf_counter() - start
         stats.compile_seconds = compile_seconds
         stats.samples = spp * fields.width * fields.height
-    return image.astype(np.float32)
+    return image
 
 
 def runtime_sync() -> None:

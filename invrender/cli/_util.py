@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 
 import typer
 from rich.console import Console
@@ -37,9 +36,10 @@ def start_runtime(arch: str) -> None:
     runtime.init(arch)
 
 
-def fail(message: str, hint: str | None = None) -> None:
-    raise InvrenderError(message, hint=hint)
-
-
-def stderr_is_tty() -> bool:
-    return sys.stderr.isatty()
+def parse_vector(text: str, option: str) -> list[float]:
+    """'1,0,0' -> [1.0, 0.0, 0.0], or a user error naming the option."""
+    try:
+        return [float(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise InvrenderError(f"{option}: '{text}' is not a comma-separated list of numbers",
+                             hint="e.g. 1,0,0") from None

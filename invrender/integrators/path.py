@@ -9,7 +9,7 @@ one pixel in a fixed order, so the same seed gives the same image bit for bit.
 
 import taichi as ti
 
-from invrender import emitters, sampler
+from invrender import emitters, runtime, sampler
 from invrender.bsdf import diffuse
 from invrender.camera import generate_ray
 from invrender.geometry.intersect import intersect, occluded, triangle
@@ -165,7 +165,7 @@ class PathIntegrator:
     def __init__(self, fields):
         self.g = fields
         self.height, self.width = fields.height, fields.width
-        self.sum = ti.field(ti.f32, shape=(self.height, self.width, 3))
+        self.sum = ti.field(runtime.current().real, shape=(self.height, self.width, 3))
         self.compiled = False
         self.no_records = R.NoRecords()
 
