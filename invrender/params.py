@@ -57,8 +57,7 @@ class ParameterMap:
             else:
                 self._add(f"{bsdf.id}.reflectance.value", "rgb", bsdf)
         if scene.environment is not None:
-            env_id = getattr(scene.environment, "id", None) or "environment"
-            self._add(f"{env_id}.radiance.value", "rgb", scene.environment)
+            self._add(f"{scene.environment.id}.radiance.value", "rgb", scene.environment)
         for mesh in scene.meshes:
             if mesh.emitter is not None:
                 self._add(f"{mesh.id}.emitter.radiance.value", "rgb", mesh.emitter)
@@ -127,7 +126,7 @@ class ParameterMap:
         if p.kind == "rgb":
             setattr(o, "reflectance" if hasattr(o, "reflectance") else "radiance", value)
         elif p.kind == "texture":
-            o.texture.data = value.astype(np.float32)
+            o.texture.data = value
         elif p.kind == "vertices":
             o.vertices = value
             o.__dict__.pop("_latent", None)  # explicit vertices become the new base

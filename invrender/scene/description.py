@@ -89,6 +89,7 @@ class Environment:
     """Constant environment emitter."""
 
     radiance: np.ndarray  # (3,)
+    id: str = "environment"
     source: Source | None = None
 
 

@@ -746,6 +746,7 @@ class _SceneBuilder:
         self.register_id(element)
         props = _Props(element, self.path)
         environment = Environment(radiance=props.color("radiance", 1.0),
+                                  id=element.attrs.get("id") or "environment",
                                   source=self.source(element))
         props.finish(("radiance",))
         return environment
