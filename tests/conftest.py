@@ -9,9 +9,10 @@ SCENES = ROOT / "scenes"
 REFERENCE = ROOT.parent / "shared" / "reference"
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def taichi_cpu():
-    """Every test runs on Taichi's real CPU backend (the CI machine has no GPU)."""
+    """Every test starts on Taichi's real CPU backend in float32 (the CI machine has no
+    GPU); a test that switched precision or debug mode does not leak it to the next."""
     from invrender import runtime
 
     return runtime.init("cpu")

@@ -75,3 +75,38 @@ def test_missing_scene_file_and_real_process_exit_status(tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert "nothing.xml" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_grad_image_writes_exr_and_signed_png(tmp_path):
+    out = tmp_path / "dgreen.exr"
+    result = runner.invoke(app, ["grad-image", str(SCENES / "cbox.xml"), "--param",
+                                 "green.reflectance.value", "--spp", "2", "--res", "32", "32",
+                                 "--arch", "cpu", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    grad = read_exr(out)
+    assert grad.shape == (32, 32, 3) and np.all(grad >= 0) and grad.max() > 0
+    assert (tmp_path / "dgreen.png").stat().st_size > 1000
+
+
+def test_grad_image_of_geometry_says_interior_only(tmp_path):
+    result = runner.invoke(app, ["grad-image", str(SCENES / "cbox.xml"), "--param",
+                                 "smallbox.translate", "--direction", "1,0,0", "--spp", "1",
+                                 "--res", "16", "16", "--arch", "cpu", "-o",
+                                 str(tmp_path / "g.exr")])
+    assert result.exit_code == 0, result.output
+    assert "interior derivative only" in result.output
+
+
+def test_grad_image_unknown_parameter_suggests(tmp_path):
+    result = runner.invoke(app, ["grad-image", str(SCENES / "cbox.xml"), "--param",
+                                 "gren.reflectance.value"])
+    assert result.exit_code == 1
+    assert "did you mean green.reflectance.value" in result.output
+
+
+def test_check_grad_passes_and_prints_the_table():
+    result = runner.invoke(app, ["check-grad", str(SCENES / "cbox.xml"), "--param",
+                                 "red.reflectance.value", "--res", "16", "16", "--spp", "1",
+                                 "--arch", "cpu"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "forward mode" in result.output and "OK" in result.output
