@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/invrender render scenes/cbox.xml --spp 256 -o out/cbox.exr
-	@echo "demo outputs: out/cbox.exr (linear float32) and out/cbox.png"
+	$(VENV)/bin/invrender optimize recipes/cbox_red_wall.yaml
+	@echo "demo outputs: runs/cbox_red_wall/ (frames/, convergence.png, log.jsonl, params_final.json)"
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -7,13 +7,15 @@ import os
 
 # Taichi prints a version banner on import; a command's output should be its own.
 os.environ.setdefault("ENABLE_TAICHI_HEADER_PRINT", "False")
+os.environ.setdefault("TI_LOG_LEVEL", "warn")
 
-from invrender.gradients import GradResult, grad_image, render_grad
+from invrender.gradients import GradResult, check_grad, grad_image, render_grad
+from invrender.optimize import optimize
 from invrender.params import ParameterMap
 from invrender.renderer import render
 from invrender.runtime import init
 from invrender.scene.loader import load_scene
 
-__all__ = ["GradResult", "ParameterMap", "grad_image", "init", "load_scene", "render",
-           "render_grad"]
+__all__ = ["GradResult", "ParameterMap", "check_grad", "grad_image", "init", "load_scene",
+           "optimize", "render", "render_grad"]
 __version__ = "0.1.0"

@@ -37,3 +37,36 @@ def signed_png(path: str | Path, image: np.ndarray, title: str = "") -> tuple[Pa
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path, vmax
+
+
+def convergence_png(path: str | Path, log: list[dict]) -> Path:
+    """Loss and parameter error against iteration, log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    its = [r["iteration"] for r in log if "loss" in r]
+    loss = [r["loss"] for r in log if "loss" in r]
+    err = [(r["iteration"], r["param_error"]) for r in log if "param_error" in r]
+    panels = 2 if err else 1
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), constrained_layout=True,
+                             squeeze=False)
+    ax = axes[0, 0]
+    ax.semilogy(its, loss, lw=1.2)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("loss")
+    ax.set_title("loss")
+    ax.grid(True, which="both", alpha=0.3)
+    if err:
+        ax = axes[0, 1]
+        x, y = zip(*err, strict=True)
+        ax.semilogy(x, np.maximum(y, 1e-12), lw=1.2, color="C3")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("squared parameter error")
+        ax.set_title("parameter error")
+        ax.grid(True, which="both", alpha=0.3)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

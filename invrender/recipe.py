@@ -154,6 +154,7 @@ class Recipe(_Model):
     """A complete optimisation run."""
 
     scene: Path
+    scene_args: dict[str, StrictInt | Float | StrictBool | str] = Field(default_factory=dict)
     target: Target
     params: dict[str, ParamSpec]
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
@@ -171,7 +172,8 @@ class Recipe(_Model):
     def _empty_sections(cls, data: Any) -> Any:
         """An empty section (``output:`` with nothing after it) means its defaults."""
         if isinstance(data, dict):
-            optional = ("optimizer", "schedule", "loss", "render", "output", "arch")
+            optional = ("scene_args", "optimizer", "schedule", "loss", "render", "output",
+                        "arch")
             return {k: v for k, v in data.items() if not (k in optional and v is None)}
         return data
 
