@@ -7,7 +7,6 @@ import os
 
 # Taichi prints a version banner on import; a command's output should be its own.
 os.environ.setdefault("ENABLE_TAICHI_HEADER_PRINT", "False")
-os.environ.setdefault("TI_LOG_LEVEL", "warn")
 
 from invrender.gradients import GradResult, check_grad, grad_image, render_grad
 from invrender.optimize import optimize

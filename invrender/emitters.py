@@ -8,6 +8,7 @@ and area emitters are one-sided (they emit only on the side the winding normal f
 import taichi as ti
 
 from invrender.geometry.intersect import triangle
+from invrender.scene.fields import vec3_at
 from invrender.warp import PI, square_to_uniform_sphere, square_to_uniform_triangle
 
 vec3 = ti.math.vec3
@@ -20,13 +21,12 @@ def emitter_count(g: ti.template()) -> ti.i32:
 
 @ti.func
 def radiance(g: ti.template(), e: ti.i32) -> vec3:
-    return vec3(g.emitter_radiance[3 * e], g.emitter_radiance[3 * e + 1],
-                g.emitter_radiance[3 * e + 2])
+    return vec3_at(g.emitter_radiance, 3 * e)
 
 
 @ti.func
 def environment(g: ti.template()) -> vec3:
-    return vec3(g.env_radiance[0], g.env_radiance[1], g.env_radiance[2])
+    return vec3_at(g.env_radiance, 0)
 
 
 @ti.func

@@ -148,6 +148,8 @@ def optimize(recipe: Recipe | str | Path, resume: bool = False,
                 bad += 1
                 record.update(skipped=str(exc), bad_steps=bad)
                 if bad >= MAX_BAD_STEPS:
+                    with open(log_path, "a") as f:
+                        f.write(json.dumps(record) + "\n")
                     raise InvrenderError(
                         f"{bad} consecutive steps had non-finite gradients for "
                         f"{', '.join(exc.names)}; stopped at iteration {it}",

@@ -67,7 +67,7 @@ def init(arch: str = "auto", precision: str = "f32", debug: bool = False) -> Run
                   random_seed=0)
     if wanted == "cuda":
         try:
-            ti.init(arch=ti.cuda, **kwargs)
+            _quiet_init(ti.cuda, kwargs)
         except Exception as exc:  # noqa: BLE001
             raise InvrenderError(f"could not start the CUDA backend: {exc}",
                                  hint="use --arch cpu") from exc
@@ -75,9 +75,18 @@ def init(arch: str = "auto", precision: str = "f32", debug: bool = False) -> Run
             raise InvrenderError("CUDA was asked for but Taichi found no usable GPU",
                                  hint="use --arch cpu or --arch auto")
     else:
-        ti.init(arch=ti.cpu, **kwargs)
+        _quiet_init(ti.cpu, kwargs)
     _current = Runtime(wanted, precision, debug)
     return _current
+
+
+def _quiet_init(arch, kwargs) -> None:
+    """ti.init without its "[Taichi] Starting on arch=..." line on stdout."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        ti.init(arch=arch, **kwargs)
 
 
 def current() -> Runtime:

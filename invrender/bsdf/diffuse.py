@@ -6,6 +6,7 @@ One-sided means black from behind: with wi below the surface both eval and sampl
 
 import taichi as ti
 
+from invrender.scene.fields import vec3_at
 from invrender.warp import square_to_cosine_hemisphere
 
 vec3 = ti.math.vec3
@@ -54,7 +55,7 @@ def _texel(g: ti.template(), base: ti.i32, w: ti.i32, h: ti.i32, wrap: ti.i32, x
         x = 2 * w - 1 - x if x >= w else x
         y = 2 * h - 1 - y if y >= h else y
     i = base + 3 * (y * w + x)
-    return vec3(g.tex_data[i], g.tex_data[i + 1], g.tex_data[i + 2])
+    return vec3_at(g.tex_data, i)
 
 
 @ti.func
@@ -94,8 +95,7 @@ def texture_eval(g: ti.template(), tex: ti.i32, u, v) -> vec3:
 @ti.func
 def reflectance(g: ti.template(), bsdf: ti.i32, tri: ti.i32, b1, b2) -> vec3:
     """Reflectance of ``bsdf`` at barycentrics (b1, b2) of triangle ``tri``."""
-    rho = vec3(g.bsdf_reflectance[3 * bsdf], g.bsdf_reflectance[3 * bsdf + 1],
-               g.bsdf_reflectance[3 * bsdf + 2])
+    rho = vec3_at(g.bsdf_reflectance, 3 * bsdf)
     tex = g.bsdf_texture[bsdf]
     if tex >= 0:
         u = b1

@@ -7,12 +7,14 @@ same on the CPU and CUDA backends.
 
 import taichi as ti
 
+from invrender.scene.fields import vec3_at
+
 vec3 = ti.math.vec3
 
 
 @ti.func
 def vertex(g: ti.template(), i: ti.i32) -> vec3:
-    return vec3(g.vtx[3 * i], g.vtx[3 * i + 1], g.vtx[3 * i + 2])
+    return vec3_at(g.vtx, 3 * i)
 
 
 @ti.func

@@ -6,7 +6,6 @@ but that does not change with parameter values (area CDFs, the BVH) is rebuilt o
 by ``update_geometry``.
 """
 
-from __future__ import annotations
 
 import numpy as np
 import taichi as ti
@@ -21,9 +20,23 @@ FILTERS = {"bilinear": 0, "nearest": 1}
 
 
 def _field(dtype, n, differentiable: bool = False):
-    """A flat field; parameters get gradient (reverse) and dual (forward) companions."""
+    """A flat field; parameters get gradient (reverse) and dual (forward) companions.
+
+    Parameters are float64 whatever the render precision: their gradients are sums of
+    many per-sample terms added by racing threads, and in float64 the order changes only
+    bits that ``DiffRenderer.gradient`` rounds away, so gradients, and with them whole
+    optimisation runs, are reproducible bit for bit.
+    """
+    if differentiable:
+        dtype = ti.f64
     return ti.field(dtype, shape=max(int(n), 1), needs_grad=differentiable,
                     needs_dual=differentiable)
+
+
+@ti.func
+def vec3_at(f: ti.template(), i: ti.i32):
+    """f[i], f[i+1], f[i+2] as a vector in the render precision."""
+    return ti.math.vec3(ti.cast(f[i], float), ti.cast(f[i + 1], float), ti.cast(f[i + 2], float))
 
 
 def _triangle_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -130,7 +143,7 @@ class SceneFields:
 
     def upload_values(self) -> None:
         """Send the description's current parameter values to the fields (no recompile)."""
-        scene, real = self.scene, _np(runtime.current().real)
+        scene, real = self.scene, np.float64  # parameter fields are float64 (see _field)
         self.version = scene.__dict__.get("_version", 0)
         bsdfs = list(scene.bsdfs.values())
         refl = [b.reflectance if b.texture is None else np.zeros(3) for b in bsdfs]
@@ -173,7 +186,7 @@ class SceneFields:
         vertices = np.asarray(vertices, np.float64)
         self.vertices = vertices
         if self.n_vertices:
-            self.vtx.from_numpy(vertices.reshape(-1).astype(_np(real)))
+            self.vtx.from_numpy(vertices.reshape(-1).astype(np.float64))
         if self.n_triangles:
             bvh = build_bvh(vertices, self.faces)
         else:  # an empty scene: one node that the traversal never visits (n_nodes = 0)
