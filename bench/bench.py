@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CBOX = ROOT / "scenes" / "cbox.xml"
 # Mitsuba 3.9.1 llvm_ad_rgb on the 2-core CI machine kind (DESIGN.md §7).
 MITSUBA_FORWARD_MSPS = (2.2, 2.6)
+MITSUBA_OPTIMIZE_MS = (113, 122)  # prb, red wall, 1 spp, Adam
 
 
 def worker_forward(arch: str, repeats: int) -> dict:
@@ -56,7 +57,107 @@ def worker_forward(arch: str, repeats: int) -> dict:
     }
 
 
-WORKERS = {"forward": worker_forward}
+def worker_gradient(arch: str, repeats: int, spp_per_pass: int = 1) -> dict:
+    """One reverse-mode gradient pass (trace + shade + backward) at 256x256, max_depth 3."""
+    import numpy as np
+
+    import invrender
+    from invrender import autodiff
+
+    invrender.init(arch)
+    scene = invrender.load_scene(CBOX, res=256, max_depth=3)
+    autodiff.RECORD_SAMPLES = 256 * 256 * spp_per_pass
+    d_image = np.full((256, 256, 3), 1e-5)
+    diff = autodiff.DiffRenderer.of(scene, 3)
+    t0 = time.perf_counter()
+    diff.backward(0, spp_per_pass, d_image, 5)  # compiles trace and shade.grad
+    first = time.perf_counter() - t0
+    best = float("inf")
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        diff.backward(r + 1, spp_per_pass, d_image, 5)
+        diff.fields.vtx.grad.to_numpy()  # wait for the kernels
+        best = min(best, time.perf_counter() - t0)
+    return {"case": f"gradient pass 256x256 {spp_per_pass} spp/pass depth 3",
+            "arch": invrender.runtime.current().arch, "compile_s": first - best,
+            "steady_s": best, "peak_rss_mib": _rss_mib()}
+
+
+def worker_gradient64(arch: str, repeats: int) -> dict:
+    return worker_gradient(arch, 1, spp_per_pass=64)
+
+
+def worker_optimize(arch: str, repeats: int) -> dict:
+    """The red-wall recipe at 256x256, 1 spp, Adam: time to first iteration and ms/iteration."""
+    import tempfile
+
+    import invrender
+    from invrender.recipe import load_recipe
+
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        recipe = load_recipe(ROOT / "recipes" / "cbox_red_wall.yaml",
+                             [f"arch={arch}", f"output.dir={out}", "output.frame_every=0",
+                              "output.checkpoint_every=0"])
+        result = invrender.optimize(recipe)
+    total = time.perf_counter() - t0
+    ms = sorted(r["ms"] for r in result.log[1:])
+    return {"case": "optimize red wall 256x256 1 spp Adam (100 it)",
+            "arch": invrender.runtime.current().arch,
+            "first_iteration_s": result.first_iteration_s, "ms_per_iteration": ms[len(ms) // 2],
+            "total_s": total, "param_error": result.log[-1]["param_error"],
+            "peak_rss_mib": _rss_mib()}
+
+
+def worker_large_mesh(arch: str, repeats: int) -> dict:
+    """A 1M-triangle OBJ: load (trimesh), BVH build, first and second render at 1 spp."""
+    import tempfile
+
+    import numpy as np
+
+    import invrender
+
+    n = 708  # (n-1)^2 * 2 = 1,000,000 triangles on a height field
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        u, v = np.meshgrid(np.linspace(-1, 1, n), np.linspace(-1, 1, n))
+        z = 0.1 * np.sin(6 * u) * np.cos(5 * v)
+        verts = np.stack([u, z - 0.5, v], -1).reshape(-1, 3)
+        idx = np.arange(n * n).reshape(n, n)
+        a, b, c, d = idx[:-1, :-1], idx[:-1, 1:], idx[1:, :-1], idx[1:, 1:]
+        faces = np.concatenate([np.stack([a, c, b], -1).reshape(-1, 3),
+                                np.stack([b, c, d], -1).reshape(-1, 3)]) + 1
+        with open(tmp / "terrain.obj", "w") as f:
+            np.savetxt(f, verts, fmt="v %.6f %.6f %.6f")
+            np.savetxt(f, faces, fmt="f %d %d %d")
+        xml = (ROOT / "scenes" / "cbox.xml").read_text().replace(
+            '<shape type="obj" id="smallbox">',
+            f'<shape type="obj" id="terrain"><string name="filename" value="{tmp}/terrain.obj"/>'
+            '<ref id="box"/></shape><shape type="obj" id="smallbox">')
+        (tmp / "scene.xml").write_text(xml.replace('value="meshes/',
+                                                   f'value="{ROOT}/scenes/meshes/'))
+        invrender.init(arch)
+        t0 = time.perf_counter()
+        scene = invrender.load_scene(tmp / "scene.xml", res=256)
+        load = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        invrender.render(scene, spp=1)
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        invrender.render(scene, spp=16)
+        steady = time.perf_counter() - t0
+    return {"case": "1M-triangle OBJ + cbox 256x256", "arch": invrender.runtime.current().arch,
+            "load_s": load, "first_render_s": first,
+            "msamples_per_s": 256 * 256 * 16 / steady / 1e6, "peak_rss_mib": _rss_mib()}
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+WORKERS = {"forward": worker_forward, "gradient": worker_gradient,
+           "gradient64": worker_gradient64, "optimize": worker_optimize,
+           "large_mesh": worker_large_mesh}
 
 
 def run_case(name: str, arch: str, repeats: int, cache_dir: str) -> dict:
@@ -67,6 +168,29 @@ def run_case(name: str, arch: str, repeats: int, cache_dir: str) -> dict:
     if out.returncode != 0:
         raise SystemExit(f"benchmark {name} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _row(r: dict) -> tuple[str, ...]:
+    """One table row: what was measured, and the ratio to Mitsuba's figures where known."""
+    cold, warm = r.get("cold_compile_s"), r.get("compile_s")
+    compile_ = f"{cold:.2f} / {warm:.2f}" if cold is not None and warm is not None else "-"
+    ratio = "-"
+    if "msamples_per_s" in r and r["case"].startswith("forward"):
+        steady = f"{r['msamples_per_s']:.2f} M samples/s"
+        lo, hi = MITSUBA_FORWARD_MSPS
+        ratio = f"{r['msamples_per_s'] / hi:.2f}-{r['msamples_per_s'] / lo:.2f}x faster"
+    elif "msamples_per_s" in r:
+        steady = (f"load {r['load_s']:.1f} s, first render {r['first_render_s']:.1f} s, "
+                  f"{r['msamples_per_s']:.2f} M samples/s")
+    elif "ms_per_iteration" in r:
+        lo, hi = MITSUBA_OPTIMIZE_MS
+        steady = (f"{r['ms_per_iteration']:.0f} ms/it; first it {r['first_iteration_s']:.2f} s "
+                  f"warm, {r['cold_first_iteration_s']:.2f} s cold; error "
+                  f"{r['param_error']:.1e}")
+        ratio = f"{lo / r['ms_per_iteration']:.2f}-{hi / r['ms_per_iteration']:.2f}x faster"
+    else:
+        steady = f"{1000 * r['steady_s']:.0f} ms"
+    return (r["case"], r["arch"], compile_, steady, ratio, f"{r['peak_rss_mib']:.0f}")
 
 
 def main() -> None:
@@ -88,21 +212,18 @@ def main() -> None:
         for name in WORKERS:
             cold = run_case(name, args.arch, args.repeats, cache)
             warm = run_case(name, args.arch, args.repeats, cache)
-            cold["warm_compile_s"] = warm["compile_s"]
-            cold["cold_compile_s"] = cold.pop("compile_s")
-            results.append(cold)
+            warm["cold_first_iteration_s"] = cold.get("first_iteration_s")
+            warm["cold_compile_s"] = cold.get("compile_s")
+            results.append(warm)
 
+    console = Console()
     table = Table(title=f"invrender benchmarks ({platform.node()}, {os.cpu_count()} cores)")
-    for col in ("case", "arch", "compile cold s", "compile warm s", "steady s", "M samples/s",
-                "vs Mitsuba 3 LLVM", "peak RSS MiB"):
+    for col in ("case", "arch", "compile cold / warm s", "steady", "vs Mitsuba 3 LLVM (2 cores)",
+                "peak RSS MiB"):
         table.add_column(col)
     for r in results:
-        lo, hi = MITSUBA_FORWARD_MSPS
-        ratio = f"{r['msamples_per_s'] / hi:.2f}-{r['msamples_per_s'] / lo:.2f}x"
-        table.add_row(r["case"], r["arch"], f"{r['cold_compile_s']:.2f}",
-                      f"{r['warm_compile_s']:.2f}", f"{r['steady_render_s']:.3f}",
-                      f"{r['msamples_per_s']:.2f}", ratio, f"{r['peak_rss_mib']:.0f}")
-    Console().print(table)
+        table.add_row(*_row(r))
+    console.print(table)
     Path(args.json).write_text(json.dumps({"machine": platform.node(), "cpus": os.cpu_count(),
                                            "results": results}, indent=2))
     print(f"wrote {args.json}")
