@@ -70,12 +70,31 @@ def render_grad(scene: Scene, params, loss: str = "mse", target=None, spp: int |
     spp, max_depth = _resolve(scene, spp, max_depth)
     image = render(scene, spp=spp, seed=seed, max_depth=max_depth)
     value, d_image = losses.value_and_grad(loss, image, _target_image(target))
+    grads = image_backward(scene, names, d_image, spp=spp, seed=seed, max_depth=max_depth,
+                           decorrelate=decorrelate)
+    return GradResult(value, image, grads)
+
+
+def image_backward(scene: Scene, params, d_image: np.ndarray, spp: int | None = None,
+                   seed: int = 0, max_depth: int | None = None,
+                   decorrelate: bool = True) -> dict[str, np.ndarray]:
+    """(d image / d parameter)^T d_image for each name: the vector-Jacobian product that
+    ``render_grad`` and framework wrappers (``invrender.torch``) build on. ``seed`` is the
+    primal's; with ``decorrelate`` the replay uses ``gradient_seed(seed)``."""
+    names = [params] if isinstance(params, str) else list(params)
+    pmap = ParameterMap(scene)
+    for n in names:
+        pmap.parameter(n)
+    spp, max_depth = _resolve(scene, spp, max_depth)
+    d_image = np.asarray(d_image, np.float64)
+    expected = (scene.camera.height, scene.camera.width, 3)
+    if d_image.shape != expected:
+        raise InvrenderError(f"image gradient has shape {d_image.shape}, expected {expected}")
     diff = DiffRenderer.of(scene, max_depth)
-    grad_seed = gradient_seed(seed) if decorrelate else seed
-    diff.backward(grad_seed, spp, d_image, scene.rr_depth)
+    diff.backward(gradient_seed(seed) if decorrelate else seed, spp, d_image, scene.rr_depth)
     grads = {n: diff.gradient(pmap, n) for n in names}
     check_finite(grads)
-    return GradResult(value, image, grads)
+    return grads
 
 
 def grad_image(scene: Scene, param: str, direction=None, spp: int | None = None,
