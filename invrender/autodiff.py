@@ -13,6 +13,7 @@ import taichi as ti
 
 from invrender import latent
 from invrender.errors import InvrenderError
+from invrender.integrators.boundary import PrimaryBoundary
 from invrender.integrators.records import Records
 from invrender.integrators.replay import Replay
 from invrender.params import ParameterMap, latent_state
@@ -62,6 +63,8 @@ class DiffRenderer:
         self.depth = depth
         self.records = Records(w * h * self.spp_per_pass, depth)
         self.replay = Replay(self.fields, self.records)
+        self.primary = PrimaryBoundary(self.fields, self.integrator)
+        self.boundary_grad = np.zeros((self.fields.n_vertices, 3))
 
     @classmethod
     def of(cls, scene, max_depth: int) -> DiffRenderer:
@@ -93,13 +96,31 @@ class DiffRenderer:
                       f.env_radiance):
             field.grad.fill(0.0)
 
-    def backward(self, seed: int, spp: int, d_image: np.ndarray, rr_depth: int) -> None:
-        """Accumulate (d image / d params)^T d_image into the parameter fields' grads."""
+    def boundary_samples(self, moving: tuple[int, ...], seed: int, first: int, count: int,
+                         spp: int, rr_depth: int):
+        """The silhouette samples of one pass: count pixel-samples' worth, weighted for spp."""
+        if not moving:
+            return None
+        n = self.n_samples(count)
+        samples = self.primary.sample(moving, n, (seed * 0x2545F491 + first) & 0xFFFFFFFF,
+                                      self.depth, rr_depth)
+        if samples is not None:
+            samples.weight *= count / spp
+        return samples
+
+    def backward(self, seed: int, spp: int, d_image: np.ndarray, rr_depth: int,
+                 moving: tuple[int, ...] = ()) -> None:
+        """Accumulate (d image / d params)^T d_image into the parameter fields' grads, and
+        the silhouette term of the meshes ``moving`` into ``boundary_grad``."""
         self.clear_gradients()
+        self.boundary_grad[:] = 0.0
         self.replay.image.grad.from_numpy(d_image.astype(_dtype(self.replay.image)))
         for first, count in self.passes(spp):
             self.trace(seed, first, count, rr_depth)
             self.replay.shade.grad(self.n_samples(count), 1.0 / spp)
+            b = self.boundary_samples(moving, seed, first, count, spp, rr_depth)
+            if b is not None:
+                self.boundary_grad += b.reverse(d_image, self.fields.n_vertices)
 
     def gradient(self, pmap: ParameterMap, name: str) -> np.ndarray:
         """The accumulated gradient of one parameter, in its own shape."""
@@ -107,7 +128,10 @@ class DiffRenderer:
         if not p.differentiable:
             raise InvrenderError(f"parameter '{name}' is not differentiable")
         field, start, count = self.fields.slot(p)
-        grad = reproducible(field.grad.to_numpy()[start:start + count])
+        grad = field.grad.to_numpy()[start:start + count]
+        if field is self.fields.vtx:
+            grad = grad + self.boundary_grad.reshape(-1)[start:start + count]
+        grad = reproducible(grad)
         if p.kind in latent.KINDS:
             state = latent_state(p.owner)
             jac = latent.jacobian(state["base"], state["values"], p.kind)
@@ -138,16 +162,22 @@ class DiffRenderer:
         return field, seed
 
     def forward(self, field, seed_vector: np.ndarray, seed: int, spp: int,
-                rr_depth: int) -> np.ndarray:
-        """d image / d t of image(params + t * direction), averaged over spp samples."""
+                rr_depth: int, moving: tuple[int, ...] = ()) -> np.ndarray:
+        """d image / d t of image(params + t * direction), averaged over spp samples; with
+        the silhouette term of the meshes ``moving`` when ``field`` is the vertices."""
         image = self.replay.image
         image.dual.fill(0.0)
         tangent = seed_vector.tolist()
+        boundary = np.zeros((self.fields.height, self.fields.width, 3))
         for first, count in self.passes(spp):
             self.trace(seed, first, count, rr_depth)
             with ti.ad.FwdMode(loss=image, param=field, seed=tangent, clear_gradients=False):
                 self.replay.shade(self.n_samples(count), 1.0 / spp)
-        return image.dual.to_numpy().astype(np.float32)
+            if field is self.fields.vtx:
+                b = self.boundary_samples(moving, seed, first, count, spp, rr_depth)
+                if b is not None:
+                    boundary += b.forward(seed_vector.reshape(-1, 3), boundary.shape)
+        return (image.dual.to_numpy() + boundary).astype(np.float32)
 
     # ---- the replay's own primal, for finite differences on fixed records ----
     def replay_image(self, spp: int) -> np.ndarray:

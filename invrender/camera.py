@@ -51,12 +51,10 @@ def pack(camera: Camera) -> np.ndarray:
 
 
 @ti.func
-def generate_ray(cam: ti.template(), px: ti.i32, py: ti.i32, u: ti.f32, v: ti.f32):
-    """Ray through the film point (px + u, py + v); returns origin, unit direction, tmin."""
-    width = cam[15]
-    height = cam[16]
-    sx = (px + u) / width
-    sy = (py + v) / height
+def generate_ray(cam: ti.template(), fx, fy):
+    """Ray through the film point (fx, fy) in pixels; returns origin, unit direction, tmin."""
+    sx = fx / cam[15]
+    sy = fy / cam[16]
     local = ti.math.vec3((1.0 - 2.0 * sx) * cam[12], (1.0 - 2.0 * sy) * cam[13], 1.0)
     dz = 1.0 / local.norm()
     x_axis = ti.math.vec3(cam[3], cam[4], cam[5])

@@ -18,7 +18,7 @@ from invrender import losses
 from invrender.autodiff import DiffRenderer, gradient_seed
 from invrender.errors import InvrenderError
 from invrender.image_io import read_image
-from invrender.params import ParameterMap
+from invrender.params import GEOMETRY_KINDS, ParameterMap
 from invrender.renderer import render
 from invrender.scene.description import Scene
 
@@ -60,8 +60,8 @@ def check_finite(grads: dict[str, np.ndarray]) -> None:
 
 
 def render_grad(scene: Scene, params, loss: str = "mse", target=None, spp: int | None = None,
-                seed: int = 0, max_depth: int | None = None,
-                decorrelate: bool = True) -> GradResult:
+                seed: int = 0, max_depth: int | None = None, decorrelate: bool = True,
+                boundary: bool = True) -> GradResult:
     """Loss, image and d loss / d parameter for each name in ``params`` (reverse mode)."""
     names = [params] if isinstance(params, str) else list(params)
     pmap = ParameterMap(scene)
@@ -71,16 +71,24 @@ def render_grad(scene: Scene, params, loss: str = "mse", target=None, spp: int |
     image = render(scene, spp=spp, seed=seed, max_depth=max_depth)
     value, d_image = losses.value_and_grad(loss, image, _target_image(target))
     grads = image_backward(scene, names, d_image, spp=spp, seed=seed, max_depth=max_depth,
-                           decorrelate=decorrelate)
+                           decorrelate=decorrelate, boundary=boundary)
     return GradResult(value, image, grads)
 
 
+def moving_meshes(scene: Scene, pmap: ParameterMap, names) -> tuple[int, ...]:
+    """Indices of the meshes whose geometry the parameters ``names`` move."""
+    owners = [pmap.parameter(n).owner for n in names
+              if pmap.parameter(n).kind in GEOMETRY_KINDS]
+    return tuple(i for i, m in enumerate(scene.meshes) if any(m is o for o in owners))
+
+
 def image_backward(scene: Scene, params, d_image: np.ndarray, spp: int | None = None,
-                   seed: int = 0, max_depth: int | None = None,
-                   decorrelate: bool = True) -> dict[str, np.ndarray]:
+                   seed: int = 0, max_depth: int | None = None, decorrelate: bool = True,
+                   boundary: bool = True) -> dict[str, np.ndarray]:
     """(d image / d parameter)^T d_image for each name: the vector-Jacobian product that
     ``render_grad`` and framework wrappers (``invrender.torch``) build on. ``seed`` is the
-    primal's; with ``decorrelate`` the replay uses ``gradient_seed(seed)``."""
+    primal's; with ``decorrelate`` the replay uses ``gradient_seed(seed)``. ``boundary``
+    adds the visibility (silhouette) term of geometry parameters."""
     names = [params] if isinstance(params, str) else list(params)
     pmap = ParameterMap(scene)
     for n in names:
@@ -91,20 +99,24 @@ def image_backward(scene: Scene, params, d_image: np.ndarray, spp: int | None = 
     if d_image.shape != expected:
         raise InvrenderError(f"image gradient has shape {d_image.shape}, expected {expected}")
     diff = DiffRenderer.of(scene, max_depth)
-    diff.backward(gradient_seed(seed) if decorrelate else seed, spp, d_image, scene.rr_depth)
+    diff.backward(gradient_seed(seed) if decorrelate else seed, spp, d_image, scene.rr_depth,
+                  moving_meshes(scene, pmap, names) if boundary else ())
     grads = {n: diff.gradient(pmap, n) for n in names}
     check_finite(grads)
     return grads
 
 
 def grad_image(scene: Scene, param: str, direction=None, spp: int | None = None,
-               seed: int = 0, max_depth: int | None = None) -> np.ndarray:
-    """Forward mode: d image / d t at t = 0 of image(param + t * direction), (H, W, 3)."""
+               seed: int = 0, max_depth: int | None = None,
+               boundary: bool = True) -> np.ndarray:
+    """Forward mode: d image / d t at t = 0 of image(param + t * direction), (H, W, 3).
+    ``boundary`` adds the silhouette term of a geometry parameter."""
     spp, max_depth = _resolve(scene, spp, max_depth)
     pmap = ParameterMap(scene)
     diff = DiffRenderer.of(scene, max_depth)
     field_, tangent = diff.field_direction(pmap, param, direction)
-    result = diff.forward(field_, tangent, gradient_seed(seed), spp, scene.rr_depth)
+    moving = moving_meshes(scene, pmap, [param]) if boundary else ()
+    result = diff.forward(field_, tangent, gradient_seed(seed), spp, scene.rr_depth, moving)
     check_finite({param: result})
     return result
 

@@ -34,15 +34,20 @@ def ray_epsilon(x: vec3):
 
 
 @ti.func
-def sample_path(g: ti.template(), key: ti.u32, px: ti.i32, py: ti.i32, max_depth: ti.i32,
+def film_point(key: ti.u32, px: ti.i32, py: ti.i32):
+    """A uniform point inside pixel (px, py): the box filter."""
+    return (px + uniform(key, sampler.DIM_FILM), py + uniform(key, sampler.DIM_FILM + 1))
+
+
+@ti.func
+def sample_path(g: ti.template(), key: ti.u32, fx, fy, max_depth: ti.i32,
                 rr_depth: ti.i32, rec: ti.template(), i: ti.i32) -> vec3:
-    """Radiance carried by one camera path through pixel (px, py).
+    """Radiance carried by one camera path through the film point (fx, fy) in pixels.
 
     With ``rec.enabled`` (a compile-time switch) it also writes sample ``i``'s records
     for the replay; the path and its radiance are the same either way.
     """
-    o, d, tmin = generate_ray(g.camera, px, py, uniform(key, sampler.DIM_FILM),
-                              uniform(key, sampler.DIM_FILM + 1))
+    o, d, tmin = generate_ray(g.camera, fx, fy)
     if ti.static(rec.enabled):
         rec.cam_dir[i] = d
         for k in ti.static(range(rec.depth)):
@@ -178,10 +183,23 @@ class PathIntegrator:
             acc = vec3(0.0)
             for s in range(n_samples):
                 key = sampler.sample_key(seed, pixel, ti.u32(first_sample + s))
-                acc += sample_path(self.g, key, px, py, max_depth, rr_depth,
+                fx, fy = film_point(key, px, py)
+                acc += sample_path(self.g, key, fx, fy, max_depth, rr_depth,
                                    self.no_records, 0)
             for c in ti.static(range(3)):
                 self.sum[py, px, c] += acc[c]
+
+    @ti.kernel
+    def radiance_at(self, points: ti.types.ndarray(), out: ti.types.ndarray(), seed: ti.u32,
+                    max_depth: ti.i32, rr_depth: ti.i32):
+        """One path sample through each film point points[j] = (x, y) in pixels, keyed by
+        pairs: points 2k and 2k + 1 share their random numbers (the two sides of an edge)."""
+        for j in range(points.shape[0]):
+            key = sampler.sample_key(seed, ti.u32(j // 2), ti.u32(0x5EED))
+            radiance = sample_path(self.g, key, points[j, 0], points[j, 1], max_depth,
+                                   rr_depth, self.no_records, 0)
+            for c in ti.static(range(3)):
+                out[j, c] = radiance[c]
 
     @ti.kernel
     def trace_pass(self, seed: ti.u32, first_sample: ti.i32, n_samples: ti.i32,
@@ -193,7 +211,8 @@ class PathIntegrator:
             for s in range(n_samples):
                 key = sampler.sample_key(seed, ti.u32(pixel), ti.u32(first_sample + s))
                 rec.pixel[pixel * n_samples + s] = pixel
-                acc += sample_path(self.g, key, px, py, max_depth, rr_depth, rec,
+                fx, fy = film_point(key, px, py)
+                acc += sample_path(self.g, key, fx, fy, max_depth, rr_depth, rec,
                                    pixel * n_samples + s)
             for c in ti.static(range(3)):
                 self.sum[py, px, c] += acc[c]

@@ -1,0 +1,88 @@
+"""Mesh edges for visibility boundary terms: welded topology, silhouettes, projection.
+
+Welding first (BOUNDARY.md §2): OBJ/PLY loaders duplicate vertices along creases and seams,
+which would turn every crease into two boundary edges. Each edge is stored once with its
+(up to two) faces and the opposite vertices, and an endpoint is represented by the first of
+its duplicate vertices, which is where its gradient goes. No Taichi here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FLAT_COS = 1.0 - 1e-6  # faces this close to coplanar make no crease
+
+
+@dataclass
+class EdgeSet:
+    v: np.ndarray  # (E, 2) global vertex index of each endpoint (a representative duplicate)
+    faces: np.ndarray  # (E, 2) global triangle ids, -1 where the edge has only one face
+    opposite: np.ndarray  # (E, 2) global vertex opposite the edge in each face, -1 if none
+    mesh: np.ndarray  # (E,) index of the mesh the edge belongs to
+
+    def __len__(self) -> int:
+        return len(self.v)
+
+
+def build_edges(vertices: np.ndarray, faces: np.ndarray, vertex_offsets, meshes) -> EdgeSet:
+    """Edges of the meshes with index in ``meshes`` (global vertex and face numbering)."""
+    parts = []
+    for m in meshes:
+        lo, hi = vertex_offsets[m], vertex_offsets[m + 1]
+        in_mesh = np.nonzero((faces[:, 0] >= lo) & (faces[:, 0] < hi))[0]
+        local = vertices[lo:hi]
+        _, first, weld = np.unique(local, axis=0, return_index=True, return_inverse=True)
+        weld = weld.reshape(-1)
+        rep = first[weld] + lo  # each vertex -> its representative's global index
+        tri = rep[faces[in_mesh] - lo]
+        a = np.concatenate([tri[:, 0], tri[:, 1], tri[:, 2]])
+        b = np.concatenate([tri[:, 1], tri[:, 2], tri[:, 0]])
+        c = np.concatenate([tri[:, 2], tri[:, 0], tri[:, 1]])
+        f = np.concatenate([in_mesh] * 3)
+        keep = a != b  # degenerate triangles have no edge there
+        a, b, c, f = a[keep], b[keep], c[keep], f[keep]
+        key = np.stack([np.minimum(a, b), np.maximum(a, b)], 1)
+        uniq, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+        inverse = inverse.reshape(-1)
+        order = np.argsort(inverse, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        face_pair = np.full((len(uniq), 2), -1)
+        opp_pair = np.full((len(uniq), 2), -1)
+        face_pair[:, 0] = f[order[starts]]
+        opp_pair[:, 0] = c[order[starts]]
+        two = counts >= 2  # non-manifold edges (> 2 faces) keep their first two faces
+        face_pair[two, 1] = f[order[starts[two] + 1]]
+        opp_pair[two, 1] = c[order[starts[two] + 1]]
+        parts.append(EdgeSet(uniq, face_pair, opp_pair, np.full(len(uniq), m)))
+    if not parts:
+        z = np.zeros((0, 2), np.int64)
+        return EdgeSet(z, z, z, np.zeros(0, np.int64))
+    return EdgeSet(*(np.concatenate([getattr(p, k) for p in parts])
+                     for k in ("v", "faces", "opposite", "mesh")))
+
+
+def face_normals(vertices: np.ndarray, faces: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Unnormalised winding normals of the faces ``ids`` (zeros for id -1)."""
+    tri = vertices[faces[np.maximum(ids, 0)]]
+    n = np.cross(tri[..., 1, :] - tri[..., 0, :], tri[..., 2, :] - tri[..., 0, :])
+    return np.where((ids >= 0)[..., None], n, 0.0)
+
+
+def discontinuity_edges(edges: EdgeSet, vertices: np.ndarray, faces: np.ndarray,
+                        eye: np.ndarray) -> np.ndarray:
+    """Indices of the edges across which what ``eye`` sees can jump: boundary edges,
+    silhouettes (one face towards the eye, one away) and visible creases (both faces
+    towards the eye, not coplanar). Edges with both faces turned away are hidden."""
+    if len(edges) == 0:
+        return np.zeros(0, np.int64)
+    n = face_normals(vertices, faces, edges.faces)
+    to_eye = eye - vertices[edges.v[:, 0]]
+    facing = np.einsum("eij,ej->ei", n, to_eye) > 0
+    boundary = edges.faces[:, 1] < 0
+    nn = n / np.maximum(np.linalg.norm(n, axis=2, keepdims=True), 1e-300)
+    flat = np.einsum("ej,ej->e", nn[:, 0], nn[:, 1]) > FLAT_COS
+    silhouette = facing[:, 0] != facing[:, 1]
+    crease = facing[:, 0] & facing[:, 1] & ~flat
+    return np.nonzero(boundary | (~boundary & (silhouette | crease)))[0]
