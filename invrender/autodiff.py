@@ -13,9 +13,10 @@ import taichi as ti
 
 from invrender import latent
 from invrender.errors import InvrenderError
-from invrender.integrators.boundary import PrimaryBoundary
+from invrender.integrators.boundary import BoundarySamples, PrimaryBoundary
 from invrender.integrators.records import Records
 from invrender.integrators.replay import Replay
+from invrender.integrators.shadow import ShadowBoundary
 from invrender.params import ParameterMap, latent_state
 from invrender.renderer import prepare
 
@@ -64,6 +65,7 @@ class DiffRenderer:
         self.records = Records(w * h * self.spp_per_pass, depth)
         self.replay = Replay(self.fields, self.records)
         self.primary = PrimaryBoundary(self.fields, self.integrator)
+        self.shadow = ShadowBoundary(self.fields, self.records, self.primary)
         self.boundary_grad = np.zeros((self.fields.n_vertices, 3))
 
     @classmethod
@@ -98,15 +100,19 @@ class DiffRenderer:
 
     def boundary_samples(self, moving: tuple[int, ...], seed: int, first: int, count: int,
                          spp: int, rr_depth: int):
-        """The silhouette samples of one pass: count pixel-samples' worth, weighted for spp."""
+        """Visibility samples of one pass (after its trace): silhouettes seen by the camera
+        and, with max_depth >= 2, shadow edges at the first path vertex."""
         if not moving:
             return None
         n = self.n_samples(count)
-        samples = self.primary.sample(moving, n, (seed * 0x2545F491 + first) & 0xFFFFFFFF,
-                                      self.depth, rr_depth)
-        if samples is not None:
-            samples.weight *= count / spp
-        return samples
+        pass_seed = (seed * 0x2545F491 + first) & 0xFFFFFFFF
+        primary = self.primary.sample(moving, n, pass_seed, self.depth, rr_depth)
+        if primary is not None:
+            primary.weight *= count / spp
+        shadow = None
+        if self.depth >= 2:
+            shadow = self.shadow.sample(moving, n, pass_seed ^ 0x51ED270B, spp)
+        return BoundarySamples.concatenate([primary, shadow])
 
     def backward(self, seed: int, spp: int, d_image: np.ndarray, rr_depth: int,
                  moving: tuple[int, ...] = ()) -> None:

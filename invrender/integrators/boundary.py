@@ -31,6 +31,14 @@ class BoundarySamples:
     c0: np.ndarray  # (S, 3)
     c1: np.ndarray
 
+    @staticmethod
+    def concatenate(parts: list[BoundarySamples | None]) -> BoundarySamples | None:
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            return None
+        return BoundarySamples(*(np.concatenate([getattr(p, k) for p in parts])
+                                 for k in ("pixel", "weight", "v0", "v1", "c0", "c1")))
+
     def forward(self, vertex_tangent: np.ndarray, shape) -> np.ndarray:
         """Boundary part of d image / d t for vertex velocities (N, 3)."""
         speed = (np.einsum("sj,sj->s", self.c0, vertex_tangent[self.v0])
