@@ -12,15 +12,20 @@ to the true colour, as ``invrender optimize`` logs it.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
+# PyTorch's OpenMP threads must sleep, not spin, while Taichi renders on the same cores
+# (see invrender.torch); this must be set before torch starts.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import invrender
-import invrender.torch as irt
+import torch  # noqa: E402
+
+import invrender  # noqa: E402
+import invrender.torch as irt  # noqa: E402
 
 SCENE = Path(__file__).resolve().parents[1] / "scenes" / "cbox.xml"
 PARAM = "red.reflectance.value"

@@ -16,10 +16,18 @@ never imports it, and importing this module without it raises a ``TorchNotInstal
 
 Within this package ``import torch`` still means PyTorch: imports are absolute in Python 3,
 so this file is only ever ``invrender.torch``.
+
+On the CPU, PyTorch's OpenMP threads and Taichi's thread pool share the cores. By default
+OpenMP threads spin after each operation, and on 2 cores that spinning slowed a
+256x256 MSE loss from 0.1 ms to 15 ms and our gradient pass by 25 %. Importing this module
+before PyTorch therefore sets ``OMP_WAIT_POLICY=PASSIVE`` (unless it is set already): it
+only takes effect if PyTorch's OpenMP runtime has not started yet.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Mapping
 
 import numpy as np
@@ -31,6 +39,9 @@ class TorchNotInstalled(InvrenderError, ImportError):
     """PyTorch is missing: an ImportError (so ``importorskip`` and ``except ImportError``
     work) that is also an InvrenderError (so the CLI prints it as one line)."""
 
+
+if "torch" not in sys.modules:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     import torch

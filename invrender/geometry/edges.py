@@ -86,3 +86,21 @@ def discontinuity_edges(edges: EdgeSet, vertices: np.ndarray, faces: np.ndarray,
     silhouette = facing[:, 0] != facing[:, 1]
     crease = facing[:, 0] & facing[:, 1] & ~flat
     return np.nonzero(boundary | (~boundary & (silhouette | crease)))[0]
+
+
+def shadow_edges(edges: EdgeSet, vertices: np.ndarray, faces: np.ndarray,
+                 light_points: np.ndarray) -> np.ndarray:
+    """Indices of edges that can bound a shadow of a light with corners ``light_points``:
+    boundary edges, and edges one of whose faces turns towards some part of the light and
+    away from another, or whose two faces disagree at some corner. (A face's facing is
+    linear over a planar light, so its corners decide it.)"""
+    if len(edges) == 0 or len(light_points) == 0:
+        return np.zeros(0, np.int64)
+    n = face_normals(vertices, faces, edges.faces)  # (E, 2, 3)
+    side = np.einsum("eij,lej->lei", n, light_points[:, None, :] - vertices[edges.v[:, 0]])
+    facing = side > 0  # (corners, E, 2)
+    varies = facing.any(0) & ~facing.all(0)  # (E, 2): the face's plane cuts the light
+    disagree = (facing[:, :, 0] != facing[:, :, 1]).any(0)
+    boundary = edges.faces[:, 1] < 0
+    two = ~boundary
+    return np.nonzero(boundary | varies[:, 0] | (two & (varies[:, 1] | disagree)))[0]

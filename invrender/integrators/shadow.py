@@ -16,7 +16,7 @@ import taichi as ti
 
 from invrender import emitters, sampler
 from invrender.bsdf import diffuse
-from invrender.geometry.edges import discontinuity_edges
+from invrender.geometry.edges import shadow_edges
 from invrender.geometry.intersect import intersect, triangle, vertex
 from invrender.integrators.boundary import BoundarySamples
 from invrender.integrators.path import DEFAULT_REFLECTANCE, ray_epsilon
@@ -132,12 +132,9 @@ class ShadowBoundary:
                   for m in f.emitter_meshes]
         if not len(edges) or not lights:
             return None
-        found = set()
-        for eye in np.concatenate(lights):
-            found.update(discontinuity_edges(edges, f.vertices, f.faces, eye).tolist())
-        if not found:
+        ids = shadow_edges(edges, f.vertices, f.faces, np.concatenate(lights))
+        if not len(ids):
             return None
-        ids = np.array(sorted(found))
         pairs = edges.v[ids]
         length = np.linalg.norm(f.vertices[pairs[:, 1]] - f.vertices[pairs[:, 0]], axis=1)
         return pairs, length
