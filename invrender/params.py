@@ -20,7 +20,8 @@ from invrender.errors import InvrenderError
 from invrender.scene.description import Mesh, Scene
 
 GEOMETRY_KINDS = ("vertices", *latent.KINDS)
-GEOMETRY_NOTE = "interior derivative only: silhouettes and shadow edges not yet included"
+GEOMETRY_NOTE = ("includes silhouette and first-bounce shadow-edge terms; visibility changes "
+                 "seen after an indirect bounce are not included")
 
 
 @dataclass

@@ -88,13 +88,13 @@ def test_grad_image_writes_exr_and_signed_png(tmp_path):
     assert (tmp_path / "dgreen.png").stat().st_size > 1000
 
 
-def test_grad_image_of_geometry_says_interior_only(tmp_path):
+def test_grad_image_of_geometry_says_what_it_includes(tmp_path):
     result = runner.invoke(app, ["grad-image", str(SCENES / "cbox.xml"), "--param",
                                  "smallbox.translate", "--direction", "1,0,0", "--spp", "1",
                                  "--res", "16", "16", "--arch", "cpu", "-o",
                                  str(tmp_path / "g.exr")])
     assert result.exit_code == 0, result.output
-    assert "interior derivative only" in result.output
+    assert "includes silhouette and first-bounce shadow-edge terms" in result.output
 
 
 def test_grad_image_unknown_parameter_suggests(tmp_path):
