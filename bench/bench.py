@@ -87,6 +87,36 @@ def worker_gradient64(arch: str, repeats: int) -> dict:
     return worker_gradient(arch, 1, spp_per_pass=64)
 
 
+def worker_boundary(arch: str, repeats: int) -> dict:
+    """Reverse-mode pass for smallbox.translate at 256x256, 1 spp, max_depth 3: with the
+    visibility boundary terms and interior-only, to report the boundary terms' cost."""
+    import numpy as np
+
+    import invrender
+    from invrender import autodiff
+
+    invrender.init(arch)
+    scene = invrender.load_scene(CBOX, res=256, max_depth=3)
+    diff = autodiff.DiffRenderer.of(scene, 3)
+    moving = ([m.id for m in scene.meshes].index("smallbox"),)
+    d_image = np.full((256, 256, 3), 1e-5)
+    for m in ((), moving):  # compile everything first
+        diff.backward(0, 1, d_image, 5, m)
+    times = {}
+    for label, m in (("interior", ()), ("total", moving)):
+        best = float("inf")
+        for r in range(max(repeats, 3)):
+            t0 = time.perf_counter()
+            diff.backward(r + 1, 1, d_image, 5, m)
+            diff.fields.vtx.grad.to_numpy()
+            best = min(best, time.perf_counter() - t0)
+        times[label] = best
+    return {"case": "boundary terms, smallbox, 256x256 1 spp depth 3",
+            "arch": invrender.runtime.current().arch, "steady_s": times["total"],
+            "interior_s": times["interior"], "ratio": times["total"] / times["interior"],
+            "peak_rss_mib": _rss_mib()}
+
+
 def worker_optimize(arch: str, repeats: int) -> dict:
     """The red-wall recipe at 256x256, 1 spp, Adam: time to first iteration and ms/iteration."""
     import tempfile
@@ -156,7 +186,8 @@ def _rss_mib() -> float:
 
 
 WORKERS = {"forward": worker_forward, "gradient": worker_gradient,
-           "gradient64": worker_gradient64, "optimize": worker_optimize,
+           "gradient64": worker_gradient64, "boundary": worker_boundary,
+           "optimize": worker_optimize,
            "large_mesh": worker_large_mesh}
 
 
@@ -188,6 +219,9 @@ def _row(r: dict) -> tuple[str, ...]:
                   f"warm, {r['cold_first_iteration_s']:.2f} s cold; error "
                   f"{r['param_error']:.1e}")
         ratio = f"{lo / r['ms_per_iteration']:.2f}-{hi / r['ms_per_iteration']:.2f}x faster"
+    elif "ratio" in r:
+        steady = (f"{1000 * r['steady_s']:.0f} ms vs {1000 * r['interior_s']:.0f} ms "
+                  f"interior-only ({r['ratio']:.2f}x)")
     else:
         steady = f"{1000 * r['steady_s']:.0f} ms"
     return (r["case"], r["arch"], compile_, steady, ratio, f"{r['peak_rss_mib']:.0f}")
