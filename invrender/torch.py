@@ -17,11 +17,11 @@ never imports it, and importing this module without it raises a ``TorchNotInstal
 Within this package ``import torch`` still means PyTorch: imports are absolute in Python 3,
 so this file is only ever ``invrender.torch``.
 
-On the CPU, PyTorch's OpenMP threads and Taichi's thread pool share the cores. By default
-OpenMP threads spin after each operation, and on 2 cores that spinning slowed a
-256x256 MSE loss from 0.1 ms to 15 ms and our gradient pass by 25 %. Importing this module
-before PyTorch therefore sets ``OMP_WAIT_POLICY=PASSIVE`` (unless it is set already): it
-only takes effect if PyTorch's OpenMP runtime has not started yet.
+On the CPU, PyTorch's OpenMP threads share the cores with Taichi's thread pool (and with
+other processes). OpenMP threads spin-wait by default; on a busy 2-core machine that made
+a 256x256 MSE loss take 15 ms instead of 0.1 ms and the gradient pass after it 25 % slower.
+So importing this module before PyTorch sets ``OMP_WAIT_POLICY=PASSIVE`` unless it is set
+already (it has no effect once PyTorch's OpenMP runtime has started).
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ class RenderFunction(torch.autograd.Function):
 
     ``apply(scene, names, options, *values)``: ``options`` is (spp, seed, max_depth,
     decorrelate). The forward leaves the values in the scene (the parameter map); the
-    backward puts them back first if the scene was changed in between (another render).
+    backward writes them back first if the scene changed in between (another render), so
+    that the Jacobian is taken where the forward was. Parameters that this call did not
+    set are used as the scene holds them at backward time.
     """
 
     @staticmethod
@@ -83,9 +85,7 @@ class RenderFunction(torch.autograd.Function):
         ctx.scene, ctx.names, ctx.options = scene, names, options
         ctx.version = scene.__dict__.get("_version", 0)
         ctx.inputs = [(v.shape, v.dtype, v.device) for v in values]
-        ctx.values = None  # filled below only if a later forward may change the scene
-        if any(ctx.needs_input_grad[_N_OPTIONS:]):
-            ctx.values = pmap.values(names)  # float64 copies, immune to in-place steps
+        ctx.save_for_backward(*values)  # references, no copies; torch checks their versions
         out = torch.from_numpy(image)  # shares the array render returned: no copy
         return out.to(values[0].device) if values else out
 
@@ -101,8 +101,8 @@ class RenderFunction(torch.autograd.Function):
         spp, seed, max_depth, decorrelate = ctx.options
         if scene.__dict__.get("_version", 0) != ctx.version:  # rendered again since
             pmap = ParameterMap(scene)
-            for name, value in ctx.values.items():
-                pmap[name] = value
+            for name, value in zip(ctx.names, ctx.saved_tensors, strict=True):
+                pmap[name] = _to_numpy(value)
         grads = image_backward(scene, wanted, _to_numpy(grad_image), spp=spp, seed=seed,
                                max_depth=max_depth, decorrelate=decorrelate)
         out = []

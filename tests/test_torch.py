@@ -101,6 +101,12 @@ def test_gradcheck_rgb_full_jacobian(f64, param):
     assert image(x).dtype == torch.float64
     assert torch.autograd.gradcheck(image, (x,), eps=1e-6, atol=1e-8, rtol=1e-6)
 
+    def unbiased(v):  # the default: other samples for the gradient, so not this image's
+        return irt.render(scene, {param: v}, spp=2, seed=5)
+
+    assert not torch.autograd.gradcheck(unbiased, (x,), eps=1e-6, atol=1e-8, rtol=1e-6,
+                                        raise_exception=False)
+
 
 def test_gradcheck_texture_and_linear_loss(f64):
     """A texture (12,288 texels): gradcheck's fast mode (a random projection of the

@@ -1,10 +1,11 @@
 """The shadow-edge boundary term of direct illumination (BOUNDARY.md §1 "Shadow edge").
 
-At the first path vertex x of every traced sample, one point y is drawn on an edge that
-can cast a shadow of a light (a silhouette of a moving mesh as seen from some emitter
-vertex), uniformly over the total length Lambda of those edges. The jump in direct light
-across the shadow boundary, seen from x, is estimated with two rays through y offset to
-either side of the plane (x, v0, v1); with n the unit normal of that plane, the
+At the first path vertex x of every traced sample, one edge that can cast a shadow of a
+light is drawn in proportion to its length (Lambda = their total length), and a point y
+uniformly on the part of it through which x sees an emitter (``light_interval``). The jump
+in direct light across the shadow boundary, seen from x, is estimated with two rays
+through y offset to either side of the plane (x, v0, v1); with n the unit normal of that
+plane, the
 contribution is  f cos(theta) (L_- - L_+) (n . y_dot / r) (sin(phi) / r) Lambda / N,
 y_dot = (1 - s) v0_dot + s v1_dot. The receiver and the light are held fixed (their own
 motion terms are not included: BOUNDARY.md marks them unverified), and only the first
@@ -40,6 +41,52 @@ def direct_emission(g: ti.template(), x: vec3, d: vec3, eps, skip: ti.i32) -> ve
     return result
 
 
+@ti.func
+def _keep_positive(t0, t1, alpha, beta):
+    """Clip [t0, t1] to where alpha + beta t >= 0."""
+    if ti.abs(beta) < 1e-20:
+        if alpha < 0.0:
+            t0, t1 = 1.0, 0.0
+    elif beta > 0.0:
+        t0 = ti.max(t0, -alpha / beta)
+    else:
+        t1 = ti.min(t1, -alpha / beta)
+    return t0, t1
+
+
+@ti.func
+def _cone_side(t0, t1, x: vec3, a: vec3, ab: vec3, p: vec3, q: vec3, r: vec3):
+    """Keep t where a + t ab lies on r's side of the plane through x, p and q."""
+    normal = (p - x).cross(q - x)
+    sign = 1.0 if normal.dot(r - x) >= 0.0 else -1.0
+    return _keep_positive(t0, t1, sign * normal.dot(a - x), sign * normal.dot(ab))
+
+
+@ti.func
+def light_interval(g: ti.template(), x: vec3, a: vec3, b: vec3):
+    """The part [lo, hi] of the segment a + t (b - a), t in [0, 1], through which x can see
+    an emitter triangle, with the point between x and the light: the hull over the
+    emitter triangles of the wedge (x, triangle). Empty when lo >= hi. Sampling t only
+    there (BOUNDARY.md §2) keeps edge samples from being spent where no shadow can be."""
+    lo = 1.0
+    hi = 0.0
+    ab = b - a
+    for e in range(g.counts[0]):
+        first = g.emitter_info[2 * e]
+        for k in range(g.emitter_info[2 * e + 1]):
+            l0, l1, l2 = triangle(g, g.emitter_tris[first + k])
+            t0, t1 = _cone_side(0.0, 1.0, x, a, ab, l0, l1, l2)
+            t0, t1 = _cone_side(t0, t1, x, a, ab, l1, l2, l0)
+            t0, t1 = _cone_side(t0, t1, x, a, ab, l2, l0, l1)
+            nl = (l1 - l0).cross(l2 - l0)
+            side = 1.0 if nl.dot(x - l0) >= 0.0 else -1.0
+            t0, t1 = _keep_positive(t0, t1, side * nl.dot(a - l0), side * nl.dot(ab))
+            if t0 < t1:
+                lo = ti.min(lo, t0)
+                hi = ti.max(hi, t1)
+    return lo, hi
+
+
 @ti.data_oriented
 class ShadowKernel:
     def __init__(self, fields, records):
@@ -71,7 +118,6 @@ class ShadowKernel:
                         lo = mid + 1
                     else:
                         hi = mid
-                s = sampler.uniform(key, 1)
                 a = vertex(g, edges[lo, 0])
                 b = vertex(g, edges[lo, 1])
                 v0, v1, v2 = triangle(g, tri)
@@ -90,12 +136,14 @@ class ShadowKernel:
                     if g.bsdf_twosided[bsdf] and cos_i < 0.0:
                         nsh = -ng
                         cos_i = -cos_i
+                t_lo, t_hi = light_interval(g, x, a, b)
+                s = t_lo + sampler.uniform(key, 1) * (t_hi - t_lo)
                 y = (1.0 - s) * a + s * b
                 to_y = y - x
                 r = to_y.norm()
                 plane = (a - x).cross(b - x)
                 plane_len = plane.norm()
-                if cos_i > 0.0 and r > 1e-6 and plane_len > 1e-12:
+                if t_lo < t_hi and cos_i > 0.0 and r > 1e-6 and plane_len > 1e-12:
                     w = to_y / r
                     cos_o = nsh.dot(w)
                     edge = b - a
@@ -108,7 +156,9 @@ class ShadowKernel:
                         plus = direct_emission(g, x, (w + SIDE_OFFSET * nrm).normalized(),
                                                eps, tri)
                         f = rho * (INV_PI * cos_o)
-                        weight = f * (minus - plus) * (sin_phi / (r * r))
+                        # 1 / pdf per unit length is Lambda (t_hi - t_lo); Lambda is applied
+                        # on the host
+                        weight = f * (minus - plus) * (sin_phi * (t_hi - t_lo) / (r * r))
                         for c in ti.static(range(3)):
                             out_w[i, c] = weight[c]
                         out_i[i, 1] = edges[lo, 0]
