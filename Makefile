@@ -28,7 +28,7 @@ bench: $(STAMP)
 	$(PY) bench/bench.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check invrender tests bench scenes
+	$(VENV)/bin/ruff check invrender tests bench scenes examples
 
 clean:
 	rm -rf out .pytest_cache

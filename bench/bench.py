@@ -11,6 +11,7 @@ process's maximum resident set size.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -189,6 +190,10 @@ WORKERS = {"forward": worker_forward, "gradient": worker_gradient,
            "gradient64": worker_gradient64, "boundary": worker_boundary,
            "optimize": worker_optimize,
            "large_mesh": worker_large_mesh}
+if importlib.util.find_spec("torch") is not None:  # the optional PyTorch extra
+    from bench_torch import worker_torch  # bench/ is on sys.path: this file runs as a script
+
+    WORKERS["torch"] = lambda arch, repeats: worker_torch(arch, min(repeats, 2))
 
 
 def run_case(name: str, arch: str, repeats: int, cache_dir: str) -> dict:
@@ -213,6 +218,10 @@ def _row(r: dict) -> tuple[str, ...]:
     elif "msamples_per_s" in r:
         steady = (f"load {r['load_s']:.1f} s, first render {r['first_render_s']:.1f} s, "
                   f"{r['msamples_per_s']:.2f} M samples/s")
+    elif "overhead_percent" in r:
+        steady = (f"{r['ms_per_iteration']:.0f} ms/it through torch vs "
+                  f"{r['native_ms_per_iteration']:.0f} native: {r['overhead_percent']:+.1f} % "
+                  f"(target < 10 %); error {r['param_error']:.1e}")
     elif "ms_per_iteration" in r:
         lo, hi = MITSUBA_OPTIMIZE_MS
         steady = (f"{r['ms_per_iteration']:.0f} ms/it; first it {r['first_iteration_s']:.2f} s "
