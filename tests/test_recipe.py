@@ -125,7 +125,7 @@ BAD = [
     (GOOD.replace("iterations: 100", "iterations: 0"), 10,
      ["iterations: must be greater than 0, got 0"]),
     (GOOD.replace("iterations: 100", "iteration: 100"), 10,
-     ["iteration: unknown key; allowed keys: scene, target, params", "did you mean 'iterations'"]),
+     ["iteration: unknown key; allowed keys: scene, scene_args, target, params", "did you mean 'iterations'"]),
     (GOOD.replace("type: adam", "type: adamw"), 7,
      ["optimizer.type: 'adamw' is not one of adam, sgd"]),
     (GOOD.replace("beta1: 0.9", "betta1: 0.9"), 7,
@@ -229,4 +229,4 @@ def test_yaml_syntax_error_has_its_line(tmp_path):
 def test_empty_or_non_mapping_top_level(tmp_path, text, needle):
     with pytest.raises(InvrenderError, match=needle) as info:
         load_recipe(write(tmp_path, text))
-    assert "scene, target, params" in str(info.value)
+    assert "scene, scene_args, target, params" in str(info.value)
