@@ -34,10 +34,22 @@ def load(name, **kw):
     return invrender.load_scene(SCENES / name, res=RES, **kw)
 
 
+_shared: dict = {}
+
+
+def shared(name, **kw):
+    """A scene loaded once per runtime for tests that only read it: its kernels compile
+    once instead of once per test (tests that change values load their own)."""
+    key = (name, tuple(sorted(kw.items())), runtime.current())
+    if key not in _shared:
+        _shared[key] = load(name, **kw)
+    return _shared[key]
+
+
 @pytest.mark.parametrize("scene_name", ["cbox.xml", "cbox_textured.xml", "env_sphere.xml"])
 def test_replay_reproduces_the_traced_image(scene_name):
     """The differentiable replay is the same estimator as the path tracer."""
-    scene = load(scene_name, max_depth=3)
+    scene = shared(scene_name, max_depth=3)
     diff = DiffRenderer.of(scene, 3)
     diff.trace(seed=4, first=0, count=4, rr_depth=scene.rr_depth)
     traced = diff.integrator.sum.to_numpy() / 4
@@ -48,7 +60,7 @@ def test_replay_reproduces_the_traced_image(scene_name):
 @pytest.mark.parametrize("scene_name, param", CASES)
 def test_forward_and_reverse_are_transposes(scene_name, param):
     """w . (J v) from forward mode equals (J^T w) . v from reverse mode, same samples."""
-    scene = load(scene_name, max_depth=3)
+    scene = shared(scene_name, max_depth=3)
     pmap = invrender.ParameterMap(scene)
     diff = DiffRenderer.of(scene, 3)
     rng = np.random.default_rng(7)
