@@ -259,7 +259,7 @@ def main() -> None:
             warm["cold_compile_s"] = cold.get("compile_s")
             results.append(warm)
 
-    console = Console()
+    console = Console(width=max(Console().width, 150))  # the table wants a wide page
     table = Table(title=f"invrender benchmarks ({platform.node()}, {os.cpu_count()} cores)")
     for col in ("case", "arch", "compile cold / warm s", "steady", "vs Mitsuba 3 LLVM (2 cores)",
                 "peak RSS MiB"):

@@ -73,8 +73,11 @@ def box_entry(g: ti.template(), node: ti.i32, o: vec3, inv_d: vec3, tmax) -> ti.
 
 
 @ti.func
-def intersect(g: ti.template(), o: vec3, d: vec3, tmin, tmax, skip: ti.i32):
-    """Closest hit in (tmin, tmax), ignoring triangle ``skip``: (tri or -1, t, b1, b2)."""
+def traverse(g: ti.template(), o: vec3, d: vec3, tmin, tmax, skip_a: ti.i32, skip_b: ti.i32,
+             any_hit: ti.template()):
+    """Walk the BVH for hits in (tmin, tmax) other than the two skipped triangles: the
+    closest one, or with ``any_hit`` (a compile-time switch) the first one found.
+    Returns (tri or -1, t, b1, b2)."""
     inv_d = safe_inverse(d)
     best_tri = -1
     best_t = tmax
@@ -88,11 +91,14 @@ def intersect(g: ti.template(), o: vec3, d: vec3, tmin, tmax, skip: ti.i32):
             start = g.bvh_node[3 * i + 1]
             for k in range(count):
                 tri = g.bvh_prims[start + k]
-                if tri != skip:
+                if tri != skip_a and tri != skip_b:
                     v0, v1, v2 = triangle(g, tri)
                     t, b1, b2 = ray_triangle(o, d, v0, v1, v2)
                     if t > tmin and t < best_t:
                         best_tri, best_t, best_b1, best_b2 = tri, t, b1, b2
+            if ti.static(any_hit):
+                if best_tri >= 0:
+                    break
             i += 1
         else:
             i = g.bvh_node[3 * i]
@@ -100,27 +106,14 @@ def intersect(g: ti.template(), o: vec3, d: vec3, tmin, tmax, skip: ti.i32):
 
 
 @ti.func
+def intersect(g: ti.template(), o: vec3, d: vec3, tmin, tmax, skip: ti.i32):
+    """Closest hit in (tmin, tmax), ignoring triangle ``skip``: (tri or -1, t, b1, b2)."""
+    return traverse(g, o, d, tmin, tmax, skip, skip, False)
+
+
+@ti.func
 def occluded(g: ti.template(), o: vec3, d: vec3, tmin, tmax, skip_a: ti.i32,
              skip_b: ti.i32) -> ti.i32:
     """1 if any triangle other than the two skipped ones lies on the segment (tmin, tmax)."""
-    inv_d = safe_inverse(d)
-    hit = 0
-    n = g.n_nodes[0]
-    i = 0
-    while i < n:
-        if box_entry(g, i, o, inv_d, tmax) >= 0.0:
-            count = g.bvh_node[3 * i + 2]
-            start = g.bvh_node[3 * i + 1]
-            for k in range(count):
-                tri = g.bvh_prims[start + k]
-                if tri != skip_a and tri != skip_b:
-                    v0, v1, v2 = triangle(g, tri)
-                    t, _, _ = ray_triangle(o, d, v0, v1, v2)
-                    if t > tmin and t < tmax:
-                        hit = 1
-            if hit:
-                break
-            i += 1
-        else:
-            i = g.bvh_node[3 * i]
-    return hit
+    tri, _, _, _ = traverse(g, o, d, tmin, tmax, skip_a, skip_b, True)
+    return 1 if tri >= 0 else 0
