@@ -43,7 +43,7 @@ output: {{dir: {out}, frame_every: 2, checkpoint_every: 3}}
 """
 
 
-def small_recipe(tmp_path, out, iterations=8, res=32, spp=1):
+def small_recipe(tmp_path, out, iterations=8, res=24, spp=1):
     return write_recipe(tmp_path, SMALL.format(res=res, iterations=iterations, spp=spp,
                                                out=out), name=f"{out.name}.yaml")
 

@@ -252,9 +252,9 @@ def test_a_command_runs_without_torch(tmp_path):
 
 def test_examples_run():
     """Both examples, a few iterations at a tiny resolution."""
-    r = example("torch_red_wall").recover(res=16, iterations=3, arch="cpu", log=None)
+    r = example("torch_red_wall").recover(res=24, iterations=3, arch="cpu", log=None)
     assert len(r["ms"]) == 3 and r["param_error"] < 1.575
-    n = example("neural_texture").fit(res=16, iterations=2, arch="cpu", log=None)
+    n = example("neural_texture").fit(res=24, iterations=2, arch="cpu", log=None)
     assert len(n["losses"]) == 2 and n["texture"].shape == (64, 64, 3)
     assert 0 <= n["texture"].min() and n["texture"].max() <= 1
 
