@@ -18,7 +18,7 @@ from invrender.integrators.records import Records
 from invrender.integrators.replay import Replay
 from invrender.integrators.shadow import ShadowBoundary
 from invrender.params import ParameterMap, latent_state
-from invrender.renderer import prepare
+from invrender.renderer import prepare, split
 
 RECORD_SAMPLES = 1 << 18  # samples per derivative pass: ~50 MB of records at depth 3
 UNBOUNDED_CAP = 16  # derivative passes of max_depth -1 stop at this many path vertices
@@ -80,8 +80,7 @@ class DiffRenderer:
         return cache[key]
 
     def passes(self, spp: int) -> list[tuple[int, int]]:
-        n = self.spp_per_pass
-        return [(s, min(n, spp - s)) for s in range(0, spp, n)]
+        return split(spp, self.spp_per_pass)
 
     def trace(self, seed: int, first: int, count: int, rr_depth: int) -> None:
         self.integrator.sum.fill(0.0)

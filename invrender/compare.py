@@ -40,6 +40,23 @@ def mean_and_stderr(renders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return renders.mean(0), renders.std(0, ddof=1) / np.sqrt(len(renders))
 
 
+def block_agreement(ad_runs: np.ndarray, fd_runs: np.ndarray,
+                    block: int = 8) -> tuple[float, float]:
+    """Derivative images (K, H, W, C) from AD against finite differences: the largest |z|
+    of block sums (standard errors from the runs of each side) and Mitsuba's metric
+    mean|AD - FD| / mean|FD| on the block-downsampled means (noise of both sides included)."""
+    def blocks(a):
+        k, h, w, c = a.shape
+        return np.asarray(a, np.float64).reshape(k, h // block, block, w // block, block,
+                                                 c).sum((2, 4))
+
+    a, r = blocks(ad_runs), blocks(fd_runs)
+    se = np.sqrt(a.var(0, ddof=1) / len(a) + r.var(0, ddof=1) / len(r))
+    diff = a.mean(0) - r.mean(0)
+    z = np.where(se > 0, diff / np.where(se > 0, se, 1), 0.0)
+    return float(np.abs(z).max()), float(np.abs(diff).mean() / np.abs(r.mean(0)).mean())
+
+
 def compare(mine: np.ndarray, mine_se: np.ndarray, ref: np.ndarray, ref_se: np.ndarray,
             block: int = 16) -> Comparison:
     """Compare two Monte Carlo estimates of the same image, each with its stderr."""

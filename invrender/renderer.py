@@ -49,10 +49,14 @@ def prepare(scene: Scene):
     return fields, cached[2]
 
 
-def passes(width: int, height: int, spp: int) -> list[tuple[int, int]]:
-    """Split spp into (first sample, count) passes of about SAMPLES_PER_PASS paths."""
-    per_pass = max(1, SAMPLES_PER_PASS // (width * height))
+def split(spp: int, per_pass: int) -> list[tuple[int, int]]:
+    """(first sample, count) pairs covering spp samples per pixel, per_pass at a time."""
     return [(s, min(per_pass, spp - s)) for s in range(0, spp, per_pass)]
+
+
+def passes(width: int, height: int, spp: int) -> list[tuple[int, int]]:
+    """Split spp into passes of about SAMPLES_PER_PASS paths."""
+    return split(spp, max(1, SAMPLES_PER_PASS // (width * height)))
 
 
 def render(scene: Scene, spp: int | None = None, seed: int = 0, max_depth: int | None = None,

@@ -25,11 +25,9 @@ def render_command(
     from invrender.renderer import RenderStats, render
     from invrender.scene.loader import load_scene
 
-    overrides = {}
-    if res != (0, 0):
-        if min(res) < 1:
-            raise typer.BadParameter("width and height must be positive", param_hint="--res")
-    scene = load_scene(scene_path, **overrides)
+    if res != (0, 0) and min(res) < 1:
+        raise typer.BadParameter("width and height must be positive", param_hint="--res")
+    scene = load_scene(scene_path)
     if res != (0, 0):
         scene.camera.width, scene.camera.height = res
     start_runtime(arch)
