@@ -241,6 +241,8 @@ def main() -> None:
     ap.add_argument("--arch", default="auto")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", default=str(ROOT / "bench" / "results.json"))
+    ap.add_argument("--cases", default=",".join(WORKERS),
+                    help=f"comma-separated subset of: {', '.join(WORKERS)}")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -252,12 +254,15 @@ def main() -> None:
 
     results = []
     with tempfile.TemporaryDirectory() as cache:
-        for name in WORKERS:
+        for name in args.cases.split(","):
+            if name not in WORKERS:
+                raise SystemExit(f"unknown case '{name}'; known: {', '.join(WORKERS)}")
             cold = run_case(name, args.arch, args.repeats, cache)
             warm = run_case(name, args.arch, args.repeats, cache)
             warm["cold_first_iteration_s"] = cold.get("first_iteration_s")
             warm["cold_compile_s"] = cold.get("compile_s")
             results.append(warm)
+            print(" | ".join(_row(warm)), flush=True)  # partial results survive a timeout
 
     console = Console(width=max(Console().width, 150))  # the table wants a wide page
     table = Table(title=f"invrender benchmarks ({platform.node()}, {os.cpu_count()} cores)")

@@ -30,6 +30,7 @@ def main() -> None:
     ap.add_argument("--fd-spp", type=int, default=256, help="spp of each FD side")
     ap.add_argument("--block", type=int, default=8)
     ap.add_argument("--arch", default="auto")
+    ap.add_argument("--save", help="write the AD and FD images to this .npz")
     args = ap.parse_args()
 
     import invrender
@@ -57,6 +58,8 @@ def main() -> None:
         pmap[args.param] = start
     t_fd = time.perf_counter() - t0
     fd = np.array(fd, np.float64)
+    if args.save:
+        np.savez_compressed(args.save, ad=ad, fd=fd)
     max_z, metric = block_agreement(ad, fd, args.block)
     print(f"AD {t_ad:.1f} s, FD {t_fd:.1f} s")
     print(f"image sums: AD {ad.mean(0).sum((0, 1))}, FD {fd.mean(0).sum((0, 1))}")

@@ -1,5 +1,6 @@
 """Shared fixtures: the CPU backend, the bundled scenes and the Mitsuba reference data."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -7,15 +8,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCENES = ROOT / "scenes"
 REFERENCE = ROOT.parent / "shared" / "reference"
+# CI has no GPU, so the suite runs on the CPU backend; INVRENDER_TEST_ARCH=cuda runs the
+# same tests on a GPU.
+TEST_ARCH = os.environ.get("INVRENDER_TEST_ARCH", "cpu")
+
+
+@pytest.fixture(scope="session")
+def test_arch() -> str:
+    return TEST_ARCH
 
 
 @pytest.fixture(autouse=True)
-def taichi_cpu():
-    """Every test starts on Taichi's real CPU backend in float32 (the CI machine has no
-    GPU); a test that switched precision or debug mode does not leak it to the next."""
+def taichi_runtime():
+    """Every test starts on Taichi's real backend (CPU unless INVRENDER_TEST_ARCH says) in
+    float32; a test that switched precision or debug mode does not leak it to the next."""
     from invrender import runtime
 
-    return runtime.init("cpu")
+    return runtime.init(TEST_ARCH)
 
 
 @pytest.fixture(scope="session")

@@ -77,10 +77,10 @@ def test_forward_and_reverse_are_transposes(scene_name, param):
 
 
 @pytest.fixture
-def f64():
+def f64(test_arch):
     """Double precision for finite differences; back to float32 afterwards."""
-    yield runtime.init("cpu", precision="f64")
-    runtime.init("cpu", precision="f32")
+    yield runtime.init(test_arch, precision="f64")
+    runtime.init(test_arch, precision="f32")
 
 
 @pytest.mark.parametrize("scene_name, param", CASES)
@@ -175,9 +175,9 @@ def test_changing_values_does_not_recompile():
     assert DiffRenderer.of(scene, 3) is diff
 
 
-def test_shade_obeys_the_global_data_access_rules():
+def test_shade_obeys_the_global_data_access_rules(test_arch):
     """Taichi's checker (debug mode, Tape validation) finds no read-after-write in shade."""
-    runtime.init("cpu", debug=True)
+    runtime.init(test_arch, debug=True)
     try:
         scene = load("cbox_textured.xml", max_depth=3)
         diff = DiffRenderer.of(scene, 3)
@@ -198,4 +198,4 @@ def test_shade_obeys_the_global_data_access_rules():
         assert np.abs(diff.fields.tex_data.grad.to_numpy()).sum() > 0
         assert np.abs(diff.fields.vtx.grad.to_numpy()).sum() > 0
     finally:
-        runtime.init("cpu")
+        runtime.init(test_arch)

@@ -83,9 +83,9 @@ def test_float32_parameters_and_loss():
 
 
 @pytest.fixture
-def f64():
+def f64(test_arch):
     """Double precision for gradcheck; the autouse fixture goes back to float32."""
-    return runtime.init("cpu", precision="f64")
+    return runtime.init(test_arch, precision="f64")
 
 
 @pytest.mark.parametrize("param", ["red.reflectance.value", "light.emitter.radiance.value"])
