@@ -30,6 +30,7 @@ def main() -> None:
     ap.add_argument("--fd-spp", type=int, default=256, help="spp of each FD side")
     ap.add_argument("--block", type=int, default=8)
     ap.add_argument("--arch", default="auto")
+    ap.add_argument("--seed", type=int, default=10, help="AD seeds seed + k, FD seed + 490 + k")
     ap.add_argument("--save", help="write the AD and FD images to this .npz")
     args = ap.parse_args()
 
@@ -41,7 +42,8 @@ def main() -> None:
     pmap = invrender.ParameterMap(scene)
     direction = np.array([float(x) for x in args.direction.split(",")])
     t0 = time.perf_counter()
-    ad = np.array([invrender.grad_image(scene, args.param, direction, spp=args.spp, seed=10 + k)
+    ad = np.array([invrender.grad_image(scene, args.param, direction, spp=args.spp,
+                                        seed=args.seed + k)
                    for k in range(args.runs)], np.float64)
     t_ad = time.perf_counter() - t0
     start = pmap[args.param]
@@ -50,9 +52,9 @@ def main() -> None:
     try:
         for k in range(args.runs):
             pmap[args.param] = start + args.h * direction
-            plus = invrender.render(scene, spp=args.fd_spp, seed=500 + k)
+            plus = invrender.render(scene, spp=args.fd_spp, seed=args.seed + 490 + k)
             pmap[args.param] = start - args.h * direction
-            minus = invrender.render(scene, spp=args.fd_spp, seed=500 + k)
+            minus = invrender.render(scene, spp=args.fd_spp, seed=args.seed + 490 + k)
             fd.append((plus - minus) / (2 * args.h))
     finally:
         pmap[args.param] = start

@@ -2,7 +2,8 @@
 
 At the first path vertex x of every traced sample, one edge that can cast a shadow of a
 light is drawn in proportion to its length (Lambda = their total length), and a point y
-uniformly on the part of it through which x sees an emitter (``light_interval``). The jump
+uniformly on the part of it through which x sees an emitter (``light_interval``); a drawn
+edge that is not a silhouette seen from x adds nothing. The jump
 in direct light across the shadow boundary, seen from x, is estimated with two rays
 through y offset to either side of the plane (x, v0, v1); with n the unit normal of that
 plane, the
@@ -97,7 +98,8 @@ class ShadowKernel:
                cdf: ti.types.ndarray(), out_w: ti.types.ndarray(),
                out_i: ti.types.ndarray(), out_c: ti.types.ndarray()):
         """For records 0..n-1: out_w = RGB weight without Lambda / N, out_i = (pixel, v0,
-        v1, edge), out_c = (s, n.x, n.y, n.z); weight 0 where nothing was found."""
+        v1), out_c = (s, n.x, n.y, n.z); weight 0 where nothing was found. ``edges`` rows
+        are (v0, v1, opposite vertex in face 0, in face 1 or -1)."""
         g = self.g
         rec = self.rec
         n_edges = edges.shape[0]
@@ -126,6 +128,15 @@ class ShadowKernel:
                 origin = vec3(g.camera[0], g.camera[1], g.camera[2])
                 d0 = rec.cam_dir[i]
                 x = origin + ((v0 - origin).dot(cross) / d0.dot(cross)) * d0
+                silhouette = True
+                if edges[lo, 3] >= 0:
+                    # an edge with two faces bounds what x sees only where it is a
+                    # silhouette from x: both faces on one side of the plane (x, a, b).
+                    # Others have no jump, and the side rays of one that ends on a
+                    # silhouette would straddle it (an O(SIDE_OFFSET) bias).
+                    side = (a - x).cross(b - x)
+                    silhouette = (side.dot(vertex(g, edges[lo, 2]) - x)
+                                  * side.dot(vertex(g, edges[lo, 3]) - x)) > 0.0
                 cos_i = -ng.dot(d0)
                 bsdf = g.tri_bsdf[tri]
                 rho = vec3(DEFAULT_REFLECTANCE)
@@ -143,7 +154,8 @@ class ShadowKernel:
                 r = to_y.norm()
                 plane = (a - x).cross(b - x)
                 plane_len = plane.norm()
-                if t_lo < t_hi and cos_i > 0.0 and r > 1e-6 and plane_len > 1e-12:
+                if silhouette and t_lo < t_hi and cos_i > 0.0 and r > 1e-6 \
+                        and plane_len > 1e-12:
                     w = to_y / r
                     cos_o = nsh.dot(w)
                     edge = b - a
@@ -187,7 +199,8 @@ class ShadowBoundary:
             return None
         pairs = edges.v[ids]
         length = np.linalg.norm(f.vertices[pairs[:, 1]] - f.vertices[pairs[:, 0]], axis=1)
-        return pairs, length
+        # endpoints, then the vertex opposite the edge in each face (-1: no second face)
+        return np.concatenate([pairs, edges.opposite[ids]], axis=1), length
 
     def sample(self, meshes, n: int, seed: int, spp: int) -> BoundarySamples | None:
         pool = self.edge_pool(meshes)
