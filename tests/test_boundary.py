@@ -171,20 +171,32 @@ def test_rotating_cube_matches_finite_differences(tmp_path):
     assert max_z < 4.5 and metric < 0.05, (max_z, metric)
 
 
-@pytest.mark.parametrize("target", ["-0.7063, -0.6, 0.9877", "-0.5040, -0.6, 0.8361"])
-def test_shadow_of_a_rotating_cube_at_one_floor_point(tmp_path, target):
+PENUMBRA = "-0.7063, -0.6, 0.9877"  # floor points in the cube's penumbra
+
+
+@pytest.mark.parametrize("target, param, direction, h", [
+    (PENUMBRA, "cube.rotate", [0, 1, 0], 0.5),
+    ("-0.5040, -0.6, 0.8361", "cube.rotate", [0, 1, 0], 0.5),
+    (PENUMBRA, "floor.translate", [0, 1, 0], 0.01),  # the receiver moves
+    (PENUMBRA, "light.translate", [1, 0, 0], 0.01),  # the light moves
+])
+def test_shadow_at_one_floor_point(tmp_path, target, param, direction, h):
     """One pixel with a 0.02 degree field of view sees one floor point in the penumbra of a
-    turning cube, where the derivative is the shadow term alone. At these points two
-    silhouette edges' terms cancel to about half of either, and the side rays of the face
-    diagonals ending at their shared vertex once added a 9 % bias (z of -8 here)."""
+    cube. Turning the cube, the derivative there is the shadow term alone: two silhouette
+    edges' terms cancel to about half of either, and the side rays of the face diagonals
+    ending at their shared vertex once added a 9 % bias (z of -8 here). Moving the floor or
+    the light against the still cube exercises the receiver and light terms, without which
+    the boundary part is missing."""
     scene = scene_from(tmp_path, CUBE.format(target=target, fov=0.02, res=1), "point.xml")
-    ad = np.array([invrender.grad_image(scene, "cube.rotate", [0, 1, 0], spp=65536,
+    ad = np.array([invrender.grad_image(scene, param, direction, spp=65536,
                                         seed=100 + k)[0, 0, 0] for k in range(16)])
-    fd = finite_differences(scene, "cube.rotate", [0, 1, 0], 0.5, 262144,
-                            range(900, 916))[:, 0, 0, 0]
+    fd = finite_differences(scene, param, direction, h, 262144, range(900, 916))[:, 0, 0, 0]
     se = np.hypot(ad.std(ddof=1), fd.std(ddof=1)) / 4
     assert abs(fd.mean()) > 20 * se  # the point is in the penumbra: the check has teeth
     assert abs(ad.mean() - fd.mean()) < 4.5 * se, (ad.mean(), fd.mean(), se)
+    interior = invrender.grad_image(scene, param, direction, spp=65536, seed=100,
+                                    boundary=False)[0, 0, 0]
+    assert abs(interior - fd.mean()) > 0.05 * abs(fd.mean())  # the boundary term matters
 
 
 @pytest.mark.parametrize("param, direction", [("smallbox.rotate", [0, 1, 0]),

@@ -7,8 +7,9 @@ We sample points on the projected discontinuity edges proportionally to their le
 (one edge-point sample per pixel sample), estimate L on both sides with one path each
 (shared random numbers, film points offset by EPS pixels along the edge normal) and keep,
 per sample, a pixel, an RGB weight and the two endpoint vertices with 3-vectors c0, c1 such
-that the normal velocity is c0 . v0_dot + c1 . v1_dot. Forward and reverse mode are then
-the same numbers used as a product and as its transpose (exact transposes).
+that the normal velocity is c0 . v0_dot + c1 . v1_dot (``BoundarySamples``, which the shadow
+term fills with more vertices). Forward and reverse mode are then the same numbers used as a
+product and as its transpose (exact transposes).
 """
 
 from __future__ import annotations
@@ -24,25 +25,30 @@ EPS = 1e-3  # film offset of the two sides, in pixels
 
 @dataclass
 class BoundarySamples:
+    """Boundary samples: each adds  weight * sum_k c[k] . v_dot[v[k]]  to its pixel, where
+    v_dot are vertex velocities (unused slots have c = 0)."""
+
     pixel: np.ndarray  # (S,) flat pixel index (row * width + column)
     weight: np.ndarray  # (S, 3) (L_in - L_out) / pdf / N
-    v0: np.ndarray  # (S,) global vertex index
-    v1: np.ndarray
-    c0: np.ndarray  # (S, 3)
-    c1: np.ndarray
+    v: np.ndarray  # (S, K) global vertex indices
+    c: np.ndarray  # (S, K, 3) velocity coefficients
 
     @staticmethod
     def concatenate(parts: list[BoundarySamples | None]) -> BoundarySamples | None:
         parts = [p for p in parts if p is not None]
         if not parts:
             return None
-        return BoundarySamples(*(np.concatenate([getattr(p, k) for p in parts])
-                                 for k in ("pixel", "weight", "v0", "v1", "c0", "c1")))
+        k = max(p.v.shape[1] for p in parts)  # pad the vertex slots to the widest part
+        return BoundarySamples(
+            np.concatenate([p.pixel for p in parts]),
+            np.concatenate([p.weight for p in parts]),
+            np.concatenate([np.pad(p.v, ((0, 0), (0, k - p.v.shape[1]))) for p in parts]),
+            np.concatenate([np.pad(p.c, ((0, 0), (0, k - p.v.shape[1]), (0, 0)))
+                            for p in parts]))
 
     def forward(self, vertex_tangent: np.ndarray, shape) -> np.ndarray:
         """Boundary part of d image / d t for vertex velocities (N, 3)."""
-        speed = (np.einsum("sj,sj->s", self.c0, vertex_tangent[self.v0])
-                 + np.einsum("sj,sj->s", self.c1, vertex_tangent[self.v1]))
+        speed = np.einsum("skj,skj->s", self.c, vertex_tangent[self.v])
         out = np.zeros((shape[0] * shape[1], 3))
         np.add.at(out, self.pixel, self.weight * speed[:, None])
         return out.reshape(shape)
@@ -51,8 +57,7 @@ class BoundarySamples:
         """Boundary part of (d image / d vertices)^T d_image, shape (N, 3)."""
         a = np.einsum("sc,sc->s", d_image.reshape(-1, 3)[self.pixel], self.weight)
         grad = np.zeros((n_vertices, 3))
-        np.add.at(grad, self.v0, a[:, None] * self.c0)
-        np.add.at(grad, self.v1, a[:, None] * self.c1)
+        np.add.at(grad, self.v.reshape(-1), (a[:, None, None] * self.c).reshape(-1, 3))
         return grad
 
 
@@ -150,4 +155,5 @@ class PrimaryBoundary:
         c0 = w0 * (1 - t0[e])[:, None] * nj0 + w1 * (1 - t1[e])[:, None] * nj1
         c1 = w0 * t0[e][:, None] * nj0 + w1 * t1[e][:, None] * nj1
         pix = (x[:, 1].astype(np.int64) * f.width + x[:, 0].astype(np.int64))
-        return BoundarySamples(pix, delta * (total / n), v0[e], v1[e], c0, c1)
+        return BoundarySamples(pix, delta * (total / n), np.stack([v0[e], v1[e]], 1),
+                               np.stack([c0, c1], 1))

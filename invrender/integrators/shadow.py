@@ -3,14 +3,19 @@
 At the first path vertex x of every traced sample, one edge that can cast a shadow of a
 light is drawn in proportion to its length (Lambda = their total length), and a point y
 uniformly on the part of it through which x sees an emitter (``light_interval``); a drawn
-edge that is not a silhouette seen from x adds nothing. The jump
-in direct light across the shadow boundary, seen from x, is estimated with two rays
-through y offset to either side of the plane (x, v0, v1); with n the unit normal of that
-plane, the
-contribution is  f cos(theta) (L_- - L_+) (n . y_dot / r) (sin(phi) / r) Lambda / N,
-y_dot = (1 - s) v0_dot + s v1_dot. The receiver and the light are held fixed (their own
-motion terms are not included: BOUNDARY.md marks them unverified), and only the first
-vertex gets the term (deeper vertices' shadows are left out: a bias for max_depth >= 3).
+edge that is not a silhouette seen from x adds nothing. The jump in direct light across
+the shadow boundary, seen from x, is estimated with two rays through y offset to either
+side of the plane (x, v0, v1), which reach the light at z (distance r_z). With n the unit
+normal of that plane the contribution is
+
+    f cos(theta) (L_- - L_+) (sin(phi) / r) Lambda / N * omega_n,
+    omega_n = n . y_dot / r + n . x_dot (1 / r_z - 1 / r) - n . z_dot / r_z,
+
+the normal speed of the shadow boundary on the sphere of directions at x, relative to the
+light point that the replay holds fixed (y on the occluder edge, x the receiver point on its
+camera ray, z on the emitter). The y term is sampled from the edges of the moving meshes;
+the x and z terms (a moving receiver or light) from the edges of every mesh. Only the first
+vertex gets the term: deeper vertices' shadows are left out (a bias for max_depth >= 3).
 """
 
 import numpy as np
@@ -30,16 +35,19 @@ INV_PI = 0.3183098861837907
 
 
 @ti.func
-def direct_emission(g: ti.template(), x: vec3, d: vec3, eps, skip: ti.i32) -> vec3:
-    """Emitted radiance seen from x along d (0 unless a front-facing emitter is hit)."""
-    tri, _, _, _ = intersect(g, x, d, eps, 1e30, skip)
+def emitter_hit(g: ti.template(), x: vec3, d: vec3, eps, skip: ti.i32):
+    """(radiance, distance, triangle, b1, b2) of the first hit along d; radiance 0 and
+    triangle -1 unless it is a front-facing emitter."""
+    tri, t, b1, b2 = intersect(g, x, d, eps, 1e30, skip)
     result = vec3(0.0)
+    hit = -1
     if tri >= 0:
         e = g.tri_emitter[tri]
         v0, v1, v2 = triangle(g, tri)
         if e >= 0 and (v1 - v0).cross(v2 - v0).dot(d) < 0.0:
             result = emitters.radiance(g, e)
-    return result
+            hit = tri
+    return result, t, hit, b1, b2
 
 
 @ti.func
@@ -95,20 +103,25 @@ class ShadowKernel:
 
     @ti.kernel
     def sample(self, n: ti.i32, seed: ti.u32, edges: ti.types.ndarray(),
-               cdf: ti.types.ndarray(), out_w: ti.types.ndarray(),
-               out_i: ti.types.ndarray(), out_c: ti.types.ndarray()):
-        """For records 0..n-1: out_w = RGB weight without Lambda / N, out_i = (pixel, v0,
-        v1), out_c = (s, n.x, n.y, n.z); weight 0 where nothing was found. ``edges`` rows
-        are (v0, v1, opposite vertex in face 0, in face 1 or -1)."""
+               cdf: ti.types.ndarray(), moving_tri: ti.types.ndarray(), edge_motion: ti.i32,
+               frame_motion: ti.i32, lights_move: ti.i32, out_w: ti.types.ndarray(),
+               out_v: ti.types.ndarray(), out_c: ti.types.ndarray()):
+        """For records 0..n-1: out_w = RGB weight without Lambda / N, out_v = 8 vertex ids
+        (edge 2, receiver triangle 3, light triangle 3), out_c = their velocity
+        coefficients; weight 0 where nothing was found. ``edges`` rows are (v0, v1,
+        opposite vertex in face 0, in face 1 or -1). ``edge_motion`` fills the edge
+        slots, ``frame_motion`` the receiver and light slots of moving triangles."""
         g = self.g
         rec = self.rec
         n_edges = edges.shape[0]
         for i in range(n):
             for c in ti.static(range(3)):
                 out_w[i, c] = 0.0
-            out_i[i, 0] = rec.pixel[i]
             tri = rec.tri[i, 0]
-            if tri >= 0 and n_edges > 0:
+            wanted = 0
+            if tri >= 0:
+                wanted = edge_motion + frame_motion * (moving_tri[tri] + lights_move)
+            if wanted > 0 and n_edges > 0:
                 key = sampler.sample_key(seed, ti.u32(i), ti.u32(0x5AD0))
                 # which edge: binary search in the length CDF
                 u = sampler.uniform(key, 0)
@@ -141,8 +154,8 @@ class ShadowKernel:
                 bsdf = g.tri_bsdf[tri]
                 rho = vec3(DEFAULT_REFLECTANCE)
                 nsh = ng
+                b1, b2 = barycentrics(x - v0, v1 - v0, v2 - v0, cross)
                 if bsdf >= 0:
-                    b1, b2 = barycentrics(x - v0, v1 - v0, v2 - v0, cross)
                     rho = diffuse.reflectance(g, bsdf, tri, b1, b2)
                     if g.bsdf_twosided[bsdf] and cos_i < 0.0:
                         nsh = -ng
@@ -163,21 +176,45 @@ class ShadowKernel:
                     if cos_o > 0.0 and sin_phi > 1e-6:
                         nrm = plane / plane_len
                         eps = ray_epsilon(x)
-                        minus = direct_emission(g, x, (w - SIDE_OFFSET * nrm).normalized(),
-                                                eps, tri)
-                        plus = direct_emission(g, x, (w + SIDE_OFFSET * nrm).normalized(),
-                                               eps, tri)
-                        f = rho * (INV_PI * cos_o)
-                        # 1 / pdf per unit length is Lambda (t_hi - t_lo); Lambda is applied
-                        # on the host
-                        weight = f * (minus - plus) * (sin_phi * (t_hi - t_lo) / (r * r))
-                        for c in ti.static(range(3)):
-                            out_w[i, c] = weight[c]
-                        out_i[i, 1] = edges[lo, 0]
-                        out_i[i, 2] = edges[lo, 1]
-                        out_c[i, 0] = s
-                        for c in ti.static(range(3)):
-                            out_c[i, c + 1] = nrm[c]
+                        minus, t_m, l_m, c1_m, c2_m = emitter_hit(
+                            g, x, (w - SIDE_OFFSET * nrm).normalized(), eps, tri)
+                        plus, r_z, light, c1, c2 = emitter_hit(
+                            g, x, (w + SIDE_OFFSET * nrm).normalized(), eps, tri)
+                        if light < 0:  # the light is on the minus side
+                            r_z, light, c1, c2 = t_m, l_m, c1_m, c2_m
+                        if light >= 0:
+                            f = rho * (INV_PI * cos_o)
+                            # 1 / pdf per unit length is Lambda (t_hi - t_lo); Lambda is
+                            # applied on the host
+                            weight = f * (minus - plus) * (sin_phi * (t_hi - t_lo) / r)
+                            for c in ti.static(range(3)):
+                                out_w[i, c] = weight[c]
+                            for k in ti.static(range(8)):
+                                out_v[i, k] = 0
+                                for c in ti.static(range(3)):
+                                    out_c[i, k, c] = 0.0
+                            if edge_motion:  # the occluder: n . y_dot / r
+                                out_v[i, 0] = edges[lo, 0]
+                                out_v[i, 1] = edges[lo, 1]
+                                for c in ti.static(range(3)):
+                                    out_c[i, 0, c] = (1.0 - s) * nrm[c] / r
+                                    out_c[i, 1, c] = s * nrm[c] / r
+                            if frame_motion and moving_tri[tri]:
+                                # the receiver: x slides along its camera ray with the
+                                # plane, n . x_dot = (n . d0 / N . d0) N . (sum b_k v_k_dot)
+                                k_x = (1.0 / r_z - 1.0 / r) * nrm.dot(d0) / cross.dot(d0)
+                                bary = vec3(1.0 - b1 - b2, b1, b2)
+                                for j in ti.static(range(3)):
+                                    out_v[i, 2 + j] = g.tri[3 * tri + j]
+                                    for c in ti.static(range(3)):
+                                        out_c[i, 2 + j, c] = k_x * bary[j] * cross[c]
+                            if frame_motion and moving_tri[light]:
+                                # the light point: -n . z_dot / r_z
+                                bary = vec3(1.0 - c1 - c2, c1, c2)
+                                for j in ti.static(range(3)):
+                                    out_v[i, 5 + j] = g.tri[3 * light + j]
+                                    for c in ti.static(range(3)):
+                                        out_c[i, 5 + j, c] = -bary[j] * nrm[c] / r_z
 
 
 class ShadowBoundary:
@@ -203,22 +240,41 @@ class ShadowBoundary:
         return np.concatenate([pairs, edges.opposite[ids]], axis=1), length
 
     def sample(self, meshes, n: int, seed: int, spp: int) -> BoundarySamples | None:
-        pool = self.edge_pool(meshes)
-        if pool is None or n == 0:
+        """Shadow samples for the moving meshes ``meshes``: their edges' own motion, then
+        the motion of receivers and lights among them against every mesh's edges."""
+        f = self.fields
+        if not meshes or n == 0:
             return None
-        pairs, length = pool
-        total = length.sum()
-        cdf = (np.cumsum(length) / total).astype(np.float32)
-        out_w = np.zeros((n, 3), np.float32)
-        out_i = np.zeros((n, 3), np.int32)
-        out_c = np.zeros((n, 4), np.float32)
-        self.kernel.sample(n, seed & 0xFFFFFFFF, pairs.astype(np.int32), cdf, out_w, out_i,
-                           out_c)
-        hit = np.any(out_w != 0, axis=1)
-        if not hit.any():
-            return None
-        w = out_w[hit].astype(np.float64) * (total / spp)  # Lambda; each pixel has spp samples
-        s = out_c[hit, 0:1].astype(np.float64)
-        nrm = out_c[hit, 1:4].astype(np.float64)
-        return BoundarySamples(out_i[hit, 0].astype(np.int64), w, out_i[hit, 1], out_i[hit, 2],
-                               (1 - s) * nrm, s * nrm)
+        moving_tri = np.zeros(max(f.n_triangles, 1), np.int32)
+        for m in meshes:
+            moving_tri[f.triangle_offsets[m]:f.triangle_offsets[m + 1]] = 1
+        lights_move = int(any(m in meshes for m in f.emitter_meshes))
+        everything = tuple(range(len(f.vertex_offsets) - 1))
+        if set(meshes) == set(everything):
+            calls = [(meshes, 1, 1)]
+        else:
+            calls = [(meshes, 1, 0), (everything, 0, 1)]
+        parts = []
+        pixel = None
+        for k, (pool_meshes, edge_motion, frame_motion) in enumerate(calls):
+            pool = self.edge_pool(pool_meshes)
+            if pool is None:
+                continue
+            edges, length = pool
+            total = length.sum()
+            cdf = (np.cumsum(length) / total).astype(np.float32)
+            out_w = np.zeros((n, 3), np.float32)
+            out_v = np.zeros((n, 8), np.int32)
+            out_c = np.zeros((n, 8, 3), np.float32)
+            self.kernel.sample(n, (seed + 0x9E3779B9 * k) & 0xFFFFFFFF, edges.astype(np.int32),
+                               cdf, moving_tri, edge_motion, frame_motion, lights_move, out_w,
+                               out_v, out_c)
+            hit = np.any(out_w != 0, axis=1) & np.any(out_c != 0, axis=(1, 2))
+            if hit.any():
+                if pixel is None:
+                    pixel = self.kernel.rec.pixel.to_numpy()[:n].astype(np.int64)
+                w = out_w[hit].astype(np.float64) * (total / spp)  # Lambda; spp per pixel
+                parts.append(BoundarySamples(pixel[hit], w,
+                                             out_v[hit].astype(np.int64),
+                                             out_c[hit].astype(np.float64)))
+        return BoundarySamples.concatenate(parts)
