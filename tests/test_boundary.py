@@ -88,17 +88,19 @@ CUBE = """<scene version="3.0.0">
     </transform>
     <bsdf type="diffuse"><rgb name="reflectance" value="0.7, 0.7, 0.7"/></bsdf>
   </shape>
-  <shape type="rectangle" id="light">
-    <transform name="to_world"><scale value="0.5"/><rotate x="1" angle="90"/>
-      <translate x="0.5" y="3"/></transform>
-    <emitter type="area"><rgb name="radiance" value="10, 10, 10"/></emitter>
-  </shape>
+  {light}
   <shape type="cube" id="cube">
     <transform name="to_world"><scale value="0.45"/><rotate y="1" angle="30"/>
       <translate y="0.2"/></transform>
     <bsdf type="diffuse"><rgb name="reflectance" value="0.6, 0.3, 0.2"/></bsdf>
   </shape>
 </scene>"""
+LIGHT = """<shape type="rectangle" id="light">
+    <transform name="to_world"><scale value="0.5"/><rotate x="1" angle="90"/>
+      <translate x="0.5" y="3"/></transform>
+    <emitter type="area"><rgb name="radiance" value="10, 10, 10"/></emitter>
+  </shape>"""
+SKY = """<emitter type="constant"><rgb name="radiance" value="1, 1, 1"/></emitter>"""
 
 
 def finite_differences(scene, param, direction, h, spp, seeds):
@@ -163,7 +165,8 @@ def test_rotating_cube_matches_finite_differences(tmp_path):
     creases, the cube's own shading and its shadow on the floor. Sized from measured noise:
     at 16 x (1536 spp AD, 2 x 8192 spp FD) the metric is ~0.027 from noise alone (0.013
     at 2.7 x the samples, 0.04 with the old shadow bias)."""
-    scene = scene_from(tmp_path, CUBE.format(target="0, 0, 0", fov=45, res=32), "cube.xml")
+    scene = scene_from(tmp_path, CUBE.format(target="0, 0, 0", fov=45, res=32, light=LIGHT),
+                       "cube.xml")
     ad = np.array([invrender.grad_image(scene, "cube.rotate", [0, 1, 0], spp=1536,
                                         seed=40 + k) for k in range(16)])
     fd = finite_differences(scene, "cube.rotate", [0, 1, 0], 0.5, 8192, range(700, 716))
@@ -174,20 +177,23 @@ def test_rotating_cube_matches_finite_differences(tmp_path):
 PENUMBRA = "-0.7063, -0.6, 0.9877"  # floor points in the cube's penumbra
 
 
-@pytest.mark.parametrize("target, param, direction, h", [
-    (PENUMBRA, "cube.rotate", [0, 1, 0], 0.5),
-    ("-0.5040, -0.6, 0.8361", "cube.rotate", [0, 1, 0], 0.5),
-    (PENUMBRA, "floor.translate", [0, 1, 0], 0.01),  # the receiver moves
-    (PENUMBRA, "light.translate", [1, 0, 0], 0.01),  # the light moves
-])
-def test_shadow_at_one_floor_point(tmp_path, target, param, direction, h):
+@pytest.mark.parametrize("target, light, param, direction, h", [
+    (PENUMBRA, LIGHT, "cube.rotate", [0, 1, 0], 0.5),
+    ("-0.5040, -0.6, 0.8361", LIGHT, "cube.rotate", [0, 1, 0], 0.5),
+    (PENUMBRA, LIGHT, "floor.translate", [0, 1, 0], 0.01),  # the receiver moves
+    (PENUMBRA, LIGHT, "light.translate", [1, 0, 0], 0.01),  # the light moves
+    (PENUMBRA, SKY, "cube.translate", [1, 0, 0], 0.01),  # a constant environment
+    (PENUMBRA, SKY, "floor.translate", [0, 1, 0], 0.01),
+], ids=["rotate", "rotate-2", "receiver", "light", "sky-occluder", "sky-receiver"])
+def test_shadow_at_one_floor_point(tmp_path, target, light, param, direction, h):
     """One pixel with a 0.02 degree field of view sees one floor point in the penumbra of a
     cube. Turning the cube, the derivative there is the shadow term alone: two silhouette
     edges' terms cancel to about half of either, and the side rays of the face diagonals
     ending at their shared vertex once added a 9 % bias (z of -8 here). Moving the floor or
     the light against the still cube exercises the receiver and light terms, without which
-    the boundary part is missing."""
-    scene = scene_from(tmp_path, CUBE.format(target=target, fov=0.02, res=1), "point.xml")
+    the boundary part is missing; under a constant sky, the whole edge casts a shadow."""
+    scene = scene_from(tmp_path, CUBE.format(target=target, fov=0.02, res=1, light=light),
+                       "point.xml")
     ad = np.array([invrender.grad_image(scene, param, direction, spp=65536,
                                         seed=100 + k)[0, 0, 0] for k in range(16)])
     fd = finite_differences(scene, param, direction, h, 262144, range(900, 916))[:, 0, 0, 0]

@@ -89,14 +89,21 @@ def discontinuity_edges(edges: EdgeSet, vertices: np.ndarray, faces: np.ndarray,
 
 
 def shadow_edges(edges: EdgeSet, vertices: np.ndarray, faces: np.ndarray,
-                 light_points: np.ndarray) -> np.ndarray:
+                 light_points: np.ndarray, environment: bool = False) -> np.ndarray:
     """Indices of edges that can bound a shadow of a light with corners ``light_points``:
     boundary edges, and edges one of whose faces turns towards some part of the light and
     away from another, or whose two faces disagree at some corner. (A face's facing is
-    linear over a planar light, so its corners decide it.)"""
-    if len(edges) == 0 or len(light_points) == 0:
+    linear over a planar light, so its corners decide it.) An environment lights from every
+    direction: then every boundary edge and every crease can."""
+    if len(edges) == 0:
         return np.zeros(0, np.int64)
     n = face_normals(vertices, faces, edges.faces)  # (E, 2, 3)
+    if environment:
+        nn = n / np.maximum(np.linalg.norm(n, axis=2, keepdims=True), 1e-300)
+        flat = np.einsum("ej,ej->e", nn[:, 0], nn[:, 1]) > FLAT_COS
+        return np.nonzero((edges.faces[:, 1] < 0) | ~flat)[0]
+    if len(light_points) == 0:
+        return np.zeros(0, np.int64)
     side = np.einsum("eij,lej->lei", n, light_points[:, None, :] - vertices[edges.v[:, 0]])
     facing = side > 0  # (corners, E, 2)
     varies = facing.any(0) & ~facing.all(0)  # (E, 2): the face's plane cuts the light

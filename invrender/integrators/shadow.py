@@ -13,7 +13,8 @@ normal of that plane the contribution is
 
 the normal speed of the shadow boundary on the sphere of directions at x, relative to the
 light point that the replay holds fixed (y on the occluder edge, x the receiver point on its
-camera ray, z on the emitter). The y term is sampled from the edges of the moving meshes;
+camera ray, z on the emitter; for the environment, whose directions the replay holds fixed,
+1 / r_z = 0). The y term is sampled from the edges of the moving meshes;
 the x and z terms (a moving receiver or light) from the edges of every mesh. Only the first
 vertex gets the term: deeper vertices' shadows are left out (a bias for max_depth >= 3).
 """
@@ -34,20 +35,28 @@ SIDE_OFFSET = 1e-4  # angular offset of the two rays, radians
 INV_PI = 0.3183098861837907
 
 
+ENV_HIT = -2  # emitter_hit's triangle when the ray escapes to the environment
+
+
 @ti.func
 def emitter_hit(g: ti.template(), x: vec3, d: vec3, eps, skip: ti.i32):
-    """(radiance, distance, triangle, b1, b2) of the first hit along d; radiance 0 and
-    triangle -1 unless it is a front-facing emitter."""
+    """(radiance, 1 / distance, triangle, b1, b2) of what x sees along d: a front-facing
+    emitter triangle, ENV_HIT (at infinity) for the environment, else radiance 0 and -1."""
     tri, t, b1, b2 = intersect(g, x, d, eps, 1e30, skip)
     result = vec3(0.0)
     hit = -1
+    inv_t = 0.0
     if tri >= 0:
         e = g.tri_emitter[tri]
         v0, v1, v2 = triangle(g, tri)
         if e >= 0 and (v1 - v0).cross(v2 - v0).dot(d) < 0.0:
             result = emitters.radiance(g, e)
             hit = tri
-    return result, t, hit, b1, b2
+            inv_t = 1.0 / t
+    elif g.counts[1] > 0:
+        result = emitters.environment(g)
+        hit = ENV_HIT
+    return result, inv_t, hit, b1, b2
 
 
 @ti.func
@@ -76,9 +85,13 @@ def light_interval(g: ti.template(), x: vec3, a: vec3, b: vec3):
     """The part [lo, hi] of the segment a + t (b - a), t in [0, 1], through which x can see
     an emitter triangle, with the point between x and the light: the hull over the
     emitter triangles of the wedge (x, triangle). Empty when lo >= hi. Sampling t only
-    there (BOUNDARY.md §2) keeps edge samples from being spent where no shadow can be."""
+    there (BOUNDARY.md §2) keeps edge samples from being spent where no shadow can be.
+    An environment is seen through all of the segment."""
     lo = 1.0
     hi = 0.0
+    if g.counts[1] > 0:
+        lo = 0.0
+        hi = 1.0
     ab = b - a
     for e in range(g.counts[0]):
         first = g.emitter_info[2 * e]
@@ -176,13 +189,13 @@ class ShadowKernel:
                     if cos_o > 0.0 and sin_phi > 1e-6:
                         nrm = plane / plane_len
                         eps = ray_epsilon(x)
-                        minus, t_m, l_m, c1_m, c2_m = emitter_hit(
+                        minus, inv_m, l_m, c1_m, c2_m = emitter_hit(
                             g, x, (w - SIDE_OFFSET * nrm).normalized(), eps, tri)
-                        plus, r_z, light, c1, c2 = emitter_hit(
+                        plus, inv_rz, light, c1, c2 = emitter_hit(
                             g, x, (w + SIDE_OFFSET * nrm).normalized(), eps, tri)
-                        if light < 0:  # the light is on the minus side
-                            r_z, light, c1, c2 = t_m, l_m, c1_m, c2_m
-                        if light >= 0:
+                        if light == -1:  # the light is on the minus side
+                            inv_rz, light, c1, c2 = inv_m, l_m, c1_m, c2_m
+                        if light != -1:
                             f = rho * (INV_PI * cos_o)
                             # 1 / pdf per unit length is Lambda (t_hi - t_lo); Lambda is
                             # applied on the host
@@ -202,19 +215,19 @@ class ShadowKernel:
                             if frame_motion and moving_tri[tri]:
                                 # the receiver: x slides along its camera ray with the
                                 # plane, n . x_dot = (n . d0 / N . d0) N . (sum b_k v_k_dot)
-                                k_x = (1.0 / r_z - 1.0 / r) * nrm.dot(d0) / cross.dot(d0)
+                                k_x = (inv_rz - 1.0 / r) * nrm.dot(d0) / cross.dot(d0)
                                 bary = vec3(1.0 - b1 - b2, b1, b2)
                                 for j in ti.static(range(3)):
                                     out_v[i, 2 + j] = g.tri[3 * tri + j]
                                     for c in ti.static(range(3)):
                                         out_c[i, 2 + j, c] = k_x * bary[j] * cross[c]
-                            if frame_motion and moving_tri[light]:
+                            if frame_motion and light >= 0 and moving_tri[light]:
                                 # the light point: -n . z_dot / r_z
                                 bary = vec3(1.0 - c1 - c2, c1, c2)
                                 for j in ti.static(range(3)):
                                     out_v[i, 5 + j] = g.tri[3 * light + j]
                                     for c in ti.static(range(3)):
-                                        out_c[i, 5 + j, c] = -bary[j] * nrm[c] / r_z
+                                        out_c[i, 5 + j, c] = -bary[j] * nrm[c] * inv_rz
 
 
 class ShadowBoundary:
@@ -229,9 +242,11 @@ class ShadowBoundary:
         edges = self.primary.edges(meshes)
         lights = [f.vertices[f.vertex_offsets[m]:f.vertex_offsets[m + 1]]
                   for m in f.emitter_meshes]
-        if not len(edges) or not lights:
+        if not len(edges) or not (lights or f.scene.environment is not None):
             return None
-        ids = shadow_edges(edges, f.vertices, f.faces, np.concatenate(lights))
+        light_points = np.concatenate(lights) if lights else np.zeros((0, 3))
+        ids = shadow_edges(edges, f.vertices, f.faces, light_points,
+                           environment=f.scene.environment is not None)
         if not len(ids):
             return None
         pairs = edges.v[ids]
