@@ -49,16 +49,19 @@ class BoundarySamples:
     def forward(self, vertex_tangent: np.ndarray, shape) -> np.ndarray:
         """Boundary part of d image / d t for vertex velocities (N, 3)."""
         speed = np.einsum("skj,skj->s", self.c, vertex_tangent[self.v])
-        out = np.zeros((shape[0] * shape[1], 3))
-        np.add.at(out, self.pixel, self.weight * speed[:, None])
-        return out.reshape(shape)
+        return _scatter(self.pixel, self.weight * speed[:, None],
+                        shape[0] * shape[1]).reshape(shape)
 
     def reverse(self, d_image: np.ndarray, n_vertices: int) -> np.ndarray:
         """Boundary part of (d image / d vertices)^T d_image, shape (N, 3)."""
         a = np.einsum("sc,sc->s", d_image.reshape(-1, 3)[self.pixel], self.weight)
-        grad = np.zeros((n_vertices, 3))
-        np.add.at(grad, self.v.reshape(-1), (a[:, None, None] * self.c).reshape(-1, 3))
-        return grad
+        return _scatter(self.v.reshape(-1), (a[:, None, None] * self.c).reshape(-1, 3),
+                        n_vertices)
+
+
+def _scatter(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """out[index[s]] += values[s] for (S, 3) values: bincount, much faster than add.at."""
+    return np.stack([np.bincount(index, values[:, j], minlength=n) for j in range(3)], 1)
 
 
 class Camera:
