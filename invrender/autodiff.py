@@ -100,7 +100,7 @@ class DiffRenderer:
     def boundary_samples(self, moving: tuple[int, ...], seed: int, first: int, count: int,
                          spp: int, rr_depth: int):
         """Visibility samples of one pass (after its trace): silhouettes seen by the camera
-        and, with max_depth >= 2, shadow edges at the first path vertex."""
+        and shadow edges at every path vertex that samples an emitter."""
         if not moving:
             return None
         n = self.n_samples(count)
@@ -108,9 +108,8 @@ class DiffRenderer:
         primary = self.primary.sample(moving, n, pass_seed, self.depth, rr_depth)
         if primary is not None:
             primary.weight *= count / spp
-        shadow = None
-        if self.depth >= 2:
-            shadow = self.shadow.sample(moving, n, pass_seed ^ 0x51ED270B, spp)
+        # every vertex that samples an emitter (all but the last) gets the shadow term
+        shadow = self.shadow.sample(moving, n, pass_seed ^ 0x51ED270B, spp, self.depth - 1)
         return BoundarySamples.concatenate([primary, shadow])
 
     def backward(self, seed: int, spp: int, d_image: np.ndarray, rr_depth: int,

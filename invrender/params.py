@@ -20,8 +20,9 @@ from invrender.errors import InvrenderError
 from invrender.scene.description import Mesh, Scene
 
 GEOMETRY_KINDS = ("vertices", *latent.KINDS)
-GEOMETRY_NOTE = ("includes silhouette and first-bounce shadow-edge terms; visibility changes "
-                 "seen after an indirect bounce are not included")
+GEOMETRY_NOTE = ("includes silhouette terms and shadow-edge terms at every path vertex; "
+                 "visibility changes of indirect segments (surface to surface) are not "
+                 "included, a bias at max_depth >= 3")
 
 
 @dataclass

@@ -205,6 +205,51 @@ def test_shadow_at_one_floor_point(tmp_path, target, light, param, direction, h)
     assert abs(interior - fd.mean()) > 0.05 * abs(fd.mean())  # the boundary term matters
 
 
+BOUNCE = """<scene version="3.0.0">
+  <integrator type="path"><integer name="max_depth" value="3"/></integrator>
+  <sensor type="perspective">
+    <float name="fov" value="0.02"/>
+    <transform name="to_world"><lookat origin="0, 2.5, 4" target="0, -0.45, -1.2" up="0, 1, 0"/>
+    </transform>
+    <film type="hdrfilm"><integer name="width" value="1"/><integer name="height" value="1"/>
+    </film>
+  </sensor>
+  <shape type="rectangle" id="floor">
+    <transform name="to_world"><rotate x="1" angle="-90"/><scale value="4"/><translate y="-0.6"/>
+    </transform>
+    <bsdf type="diffuse"><rgb name="reflectance" value="0.7, 0.7, 0.7"/></bsdf>
+  </shape>
+  <shape type="rectangle" id="wall">
+    <transform name="to_world"><scale x="1" y="0.15"/><translate y="-0.45" z="-1.2"/></transform>
+    <bsdf type="diffuse"><rgb name="reflectance" value="0.8, 0.8, 0.8"/></bsdf>
+  </shape>
+  {light}
+  <shape type="cube" id="cube">
+    <transform name="to_world"><scale value="0.15"/><translate y="1.2"/></transform>
+    <bsdf type="diffuse"><rgb name="reflectance" value="0.5, 0.5, 0.5"/></bsdf>
+  </shape>
+</scene>"""
+
+
+@pytest.mark.parametrize("direction", [[1, 0, 0], [0, 0, 1]])
+def test_shadow_seen_after_one_bounce(tmp_path, direction):
+    """One pixel on a low wall that the light reaches unhindered, lit also by the floor,
+    on which a small cube high up casts its shadow (max_depth 3). The cube never crosses
+    the wall-floor segments, so the derivative is the shadow term at the second path
+    vertex, and without that term it is about 0."""
+    scene = scene_from(tmp_path, BOUNCE.format(light=LIGHT), "bounce.xml")
+    ad = np.array([invrender.grad_image(scene, "cube.translate", direction, spp=65536,
+                                        seed=100 + k)[0, 0, 0] for k in range(16)])
+    fd = finite_differences(scene, "cube.translate", direction, 0.02, 262144,
+                            range(900, 916))[:, 0, 0, 0]
+    se = np.hypot(ad.std(ddof=1), fd.std(ddof=1)) / 4
+    assert abs(fd.mean()) > 20 * se
+    assert abs(ad.mean() - fd.mean()) < 4.5 * se, (ad.mean(), fd.mean(), se)
+    interior = invrender.grad_image(scene, "cube.translate", direction, spp=65536, seed=1,
+                                    boundary=False)[0, 0, 0]
+    assert abs(interior) < 0.05 * abs(fd.mean())
+
+
 @pytest.mark.parametrize("param, direction", [("smallbox.rotate", [0, 1, 0]),
                                               ("smallbox.translate", [1, 0.5, -1]),
                                               ("smallbox.vertex_positions", None)])

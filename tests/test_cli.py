@@ -94,7 +94,7 @@ def test_grad_image_of_geometry_says_what_it_includes(tmp_path):
                                  "--res", "16", "16", "--arch", "cpu", "-o",
                                  str(tmp_path / "g.exr")])
     assert result.exit_code == 0, result.output
-    assert "includes silhouette and first-bounce shadow-edge terms" in result.output
+    assert "includes silhouette terms and shadow-edge terms at every path vertex" in result.output
 
 
 def test_grad_image_unknown_parameter_suggests(tmp_path):

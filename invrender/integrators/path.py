@@ -90,6 +90,7 @@ def sample_path(g: ti.template(), key: ti.u32, fx, fy, max_depth: ti.i32,
             rec.tri[i, depth] = tri
             rec.bary[i, depth] = ti.Vector([b1, b2])
             rec.dir[i, depth] = d
+            rec.beta[i, depth] = beta  # for the shadow term at this vertex
             # density of these barycentrics: solid-angle pdf x |d(direction)/d(barycentrics)|
             rec.q[i, depth] = prev_pdf * ti.abs(cross.dot(d)) / (t * t)
             rec.mis[i, depth] = w_emit

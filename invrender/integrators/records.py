@@ -33,6 +33,7 @@ class Records:
         self.tri = ti.field(ti.i32, shape=shape)  # triangle of vertex k, ESCAPED or END
         self.bary = ti.Vector.field(2, real, shape=shape)  # barycentrics of vertex k
         self.dir = ti.Vector.field(3, real, shape=shape)  # direction into vertex k (escapes)
+        self.beta = ti.Vector.field(3, real, shape=shape)  # throughput into vertex k
         self.q = ti.field(real, shape=shape)  # density of the sample of vertex k (k >= 1)
         self.mis = ti.field(real, shape=shape)  # MIS weight of emission found at vertex k
         self.rr = ti.field(real, shape=shape)  # 1 / survival probability after vertex k

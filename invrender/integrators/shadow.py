@@ -1,6 +1,6 @@
 """The shadow-edge boundary term of direct illumination (BOUNDARY.md §1 "Shadow edge").
 
-At the first path vertex x of every traced sample, one edge that can cast a shadow of a
+At a path vertex x of every traced sample, one edge that can cast a shadow of a
 light is drawn in proportion to its length (Lambda = their total length), and a point y
 uniformly on the part of it through which x sees an emitter (``light_interval``); a drawn
 edge that is not a silhouette seen from x adds nothing. The jump in direct light across
@@ -15,8 +15,9 @@ the normal speed of the shadow boundary on the sphere of directions at x, relati
 light point that the replay holds fixed (y on the occluder edge, x the receiver point on its
 camera ray, z on the emitter; for the environment, whose directions the replay holds fixed,
 1 / r_z = 0). The y term is sampled from the edges of the moving meshes;
-the x and z terms (a moving receiver or light) from the edges of every mesh. Only the first
-vertex gets the term: deeper vertices' shadows are left out (a bias for max_depth >= 3).
+the x and z terms (a moving receiver or light) from the edges of every mesh. Every path
+vertex that samples an emitter gets the term, weighted by the path throughput into it;
+vertex 0 slides along its camera ray, deeper vertices move with their barycentrics.
 """
 
 import numpy as np
@@ -115,119 +116,133 @@ class ShadowKernel:
         self.g, self.rec = fields, records
 
     @ti.kernel
-    def sample(self, n: ti.i32, seed: ti.u32, edges: ti.types.ndarray(),
+    def sample(self, n: ti.i32, k: ti.i32, seed: ti.u32, edges: ti.types.ndarray(),
                cdf: ti.types.ndarray(), moving_tri: ti.types.ndarray(), edge_motion: ti.i32,
                frame_motion: ti.i32, lights_move: ti.i32, out_w: ti.types.ndarray(),
                out_v: ti.types.ndarray(), out_c: ti.types.ndarray()):
-        """For records 0..n-1: out_w = RGB weight without Lambda / N, out_v = 8 vertex ids
-        (edge 2, receiver triangle 3, light triangle 3), out_c = their velocity
-        coefficients; weight 0 where nothing was found. ``edges`` rows are (v0, v1,
-        opposite vertex in face 0, in face 1 or -1). ``edge_motion`` fills the edge
-        slots, ``frame_motion`` the receiver and light slots of moving triangles."""
-        g = self.g
-        rec = self.rec
-        n_edges = edges.shape[0]
+        """At path vertex k of records i < n: out_w = RGB weight without Lambda / N, out_v =
+        8 vertex ids (edge 2, receiver triangle 3, light triangle 3), out_c = their velocity
+        coefficients; weight 0 where nothing was found. ``edges`` rows are (v0, v1, opposite
+        vertex in face 0, in face 1 or -1). ``edge_motion`` fills the edge slots,
+        ``frame_motion`` the receiver and light slots of moving triangles."""
         for i in range(n):
+            row = i
             for c in ti.static(range(3)):
-                out_w[i, c] = 0.0
-            tri = rec.tri[i, 0]
+                out_w[row, c] = 0.0
+            tri = self.rec.tri[i, k]
             wanted = 0
             if tri >= 0:
                 wanted = edge_motion + frame_motion * (moving_tri[tri] + lights_move)
-            if wanted > 0 and n_edges > 0:
-                key = sampler.sample_key(seed, ti.u32(i), ti.u32(0x5AD0))
-                # which edge: binary search in the length CDF
-                u = sampler.uniform(key, 0)
-                lo = 0
-                hi = n_edges - 1
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    if cdf[mid] <= u:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                a = vertex(g, edges[lo, 0])
-                b = vertex(g, edges[lo, 1])
-                v0, v1, v2 = triangle(g, tri)
-                cross = (v1 - v0).cross(v2 - v0)
-                ng = cross.normalized()
-                origin = vec3(g.camera[0], g.camera[1], g.camera[2])
-                d0 = rec.cam_dir[i]
-                x = origin + ((v0 - origin).dot(cross) / d0.dot(cross)) * d0
-                silhouette = True
-                if edges[lo, 3] >= 0:
-                    # an edge with two faces bounds what x sees only where it is a
-                    # silhouette from x: both faces on one side of the plane (x, a, b).
-                    # Others have no jump, and the side rays of one that ends on a
-                    # silhouette would straddle it (an O(SIDE_OFFSET) bias).
-                    side = (a - x).cross(b - x)
-                    silhouette = (side.dot(vertex(g, edges[lo, 2]) - x)
-                                  * side.dot(vertex(g, edges[lo, 3]) - x)) > 0.0
-                cos_i = -ng.dot(d0)
-                bsdf = g.tri_bsdf[tri]
-                rho = vec3(DEFAULT_REFLECTANCE)
-                nsh = ng
-                b1, b2 = barycentrics(x - v0, v1 - v0, v2 - v0, cross)
-                if bsdf >= 0:
-                    rho = diffuse.reflectance(g, bsdf, tri, b1, b2)
-                    if g.bsdf_twosided[bsdf] and cos_i < 0.0:
-                        nsh = -ng
-                        cos_i = -cos_i
-                t_lo, t_hi = light_interval(g, x, a, b)
-                s = t_lo + sampler.uniform(key, 1) * (t_hi - t_lo)
-                y = (1.0 - s) * a + s * b
-                to_y = y - x
-                r = to_y.norm()
-                plane = (a - x).cross(b - x)
-                plane_len = plane.norm()
-                if silhouette and t_lo < t_hi and cos_i > 0.0 and r > 1e-6 \
-                        and plane_len > 1e-12:
-                    w = to_y / r
-                    cos_o = nsh.dot(w)
-                    edge = b - a
-                    sin_phi = edge.cross(w).norm() / edge.norm()
-                    if cos_o > 0.0 and sin_phi > 1e-6:
-                        nrm = plane / plane_len
-                        eps = ray_epsilon(x)
-                        minus, inv_m, l_m, c1_m, c2_m = emitter_hit(
-                            g, x, (w - SIDE_OFFSET * nrm).normalized(), eps, tri)
-                        plus, inv_rz, light, c1, c2 = emitter_hit(
-                            g, x, (w + SIDE_OFFSET * nrm).normalized(), eps, tri)
-                        if light == -1:  # the light is on the minus side
-                            inv_rz, light, c1, c2 = inv_m, l_m, c1_m, c2_m
-                        if light != -1:
-                            f = rho * (INV_PI * cos_o)
-                            # 1 / pdf per unit length is Lambda (t_hi - t_lo); Lambda is
-                            # applied on the host
-                            weight = f * (minus - plus) * (sin_phi * (t_hi - t_lo) / r)
+            if wanted > 0 and edges.shape[0] > 0:
+                self._sample_vertex(i, k, row, tri, seed, edges, cdf, moving_tri, edge_motion,
+                                    frame_motion, out_w, out_v, out_c)
+
+    @ti.func
+    def _sample_vertex(self, i, k, row, tri, seed, edges: ti.template(), cdf: ti.template(),
+                       moving_tri: ti.template(), edge_motion, frame_motion,
+                       out_w: ti.template(), out_v: ti.template(), out_c: ti.template()):
+        g = self.g
+        rec = self.rec
+        key = sampler.sample_key(seed, ti.u32(i), ti.u32(0x5AD0 + k))
+        # which edge: binary search in the length CDF
+        u = sampler.uniform(key, 0)
+        lo = 0
+        hi = edges.shape[0] - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if cdf[mid] <= u:
+                lo = mid + 1
+            else:
+                hi = mid
+        a = vertex(g, edges[lo, 0])
+        b = vertex(g, edges[lo, 1])
+        v0, v1, v2 = triangle(g, tri)
+        cross = (v1 - v0).cross(v2 - v0)
+        ng = cross.normalized()
+        d_in = rec.dir[i, k]
+        x = v0 + rec.bary[i, k][0] * (v1 - v0) + rec.bary[i, k][1] * (v2 - v0)
+        beta = rec.beta[i, k]
+        if k == 0:  # the camera ray's point on the triangle's plane, as the replay has it
+            origin = vec3(g.camera[0], g.camera[1], g.camera[2])
+            d_in = rec.cam_dir[i]
+            x = origin + ((v0 - origin).dot(cross) / d_in.dot(cross)) * d_in
+        silhouette = True
+        if edges[lo, 3] >= 0:
+            # an edge with two faces bounds what x sees only where it is a silhouette
+            # from x: both faces on one side of the plane (x, a, b). Others have no jump,
+            # and the side rays of one that ends on a silhouette would straddle it (an
+            # O(SIDE_OFFSET) bias).
+            side = (a - x).cross(b - x)
+            silhouette = (side.dot(vertex(g, edges[lo, 2]) - x)
+                          * side.dot(vertex(g, edges[lo, 3]) - x)) > 0.0
+        cos_i = -ng.dot(d_in)
+        bsdf = g.tri_bsdf[tri]
+        rho = vec3(DEFAULT_REFLECTANCE)
+        nsh = ng
+        b1, b2 = barycentrics(x - v0, v1 - v0, v2 - v0, cross)
+        if bsdf >= 0:
+            rho = diffuse.reflectance(g, bsdf, tri, b1, b2)
+            if g.bsdf_twosided[bsdf] and cos_i < 0.0:
+                nsh = -ng
+                cos_i = -cos_i
+        t_lo, t_hi = light_interval(g, x, a, b)
+        s = t_lo + sampler.uniform(key, 1) * (t_hi - t_lo)
+        y = (1.0 - s) * a + s * b
+        to_y = y - x
+        r = to_y.norm()
+        plane = (a - x).cross(b - x)
+        plane_len = plane.norm()
+        if silhouette and t_lo < t_hi and cos_i > 0.0 and r > 1e-6 and plane_len > 1e-12:
+            w = to_y / r
+            cos_o = nsh.dot(w)
+            edge = b - a
+            sin_phi = edge.cross(w).norm() / edge.norm()
+            if cos_o > 0.0 and sin_phi > 1e-6:
+                nrm = plane / plane_len
+                eps = ray_epsilon(x)
+                minus, inv_m, l_m, c1_m, c2_m = emitter_hit(
+                    g, x, (w - SIDE_OFFSET * nrm).normalized(), eps, tri)
+                plus, inv_rz, light, c1, c2 = emitter_hit(
+                    g, x, (w + SIDE_OFFSET * nrm).normalized(), eps, tri)
+                if light == -1:  # the light is on the minus side
+                    inv_rz, light, c1, c2 = inv_m, l_m, c1_m, c2_m
+                if light != -1:
+                    f = rho * (INV_PI * cos_o)
+                    # 1 / pdf per unit length is Lambda (t_hi - t_lo); Lambda is applied
+                    # on the host
+                    weight = beta * f * (minus - plus) * (sin_phi * (t_hi - t_lo) / r)
+                    for c in ti.static(range(3)):
+                        out_w[row, c] = weight[c]
+                    for j in ti.static(range(8)):
+                        out_v[row, j] = 0
+                        for c in ti.static(range(3)):
+                            out_c[row, j, c] = 0.0
+                    if edge_motion:  # the occluder: n . y_dot / r
+                        out_v[row, 0] = edges[lo, 0]
+                        out_v[row, 1] = edges[lo, 1]
+                        for c in ti.static(range(3)):
+                            out_c[row, 0, c] = (1.0 - s) * nrm[c] / r
+                            out_c[row, 1, c] = s * nrm[c] / r
+                    if frame_motion and moving_tri[tri]:
+                        # the receiver: vertex 0 slides along its camera ray with the plane,
+                        # n . x_dot = (n . d0 / N . d0) N . (sum b_j v_j_dot); deeper
+                        # vertices move with their barycentrics, n . x_dot = n . sum b_j v_j_dot
+                        bary = vec3(1.0 - b1 - b2, b1, b2)
+                        for j in ti.static(range(3)):
+                            out_v[row, 2 + j] = g.tri[3 * tri + j]
+                            velocity = nrm
+                            if k == 0:
+                                velocity = cross * (nrm.dot(d_in) / cross.dot(d_in))
                             for c in ti.static(range(3)):
-                                out_w[i, c] = weight[c]
-                            for k in ti.static(range(8)):
-                                out_v[i, k] = 0
-                                for c in ti.static(range(3)):
-                                    out_c[i, k, c] = 0.0
-                            if edge_motion:  # the occluder: n . y_dot / r
-                                out_v[i, 0] = edges[lo, 0]
-                                out_v[i, 1] = edges[lo, 1]
-                                for c in ti.static(range(3)):
-                                    out_c[i, 0, c] = (1.0 - s) * nrm[c] / r
-                                    out_c[i, 1, c] = s * nrm[c] / r
-                            if frame_motion and moving_tri[tri]:
-                                # the receiver: x slides along its camera ray with the
-                                # plane, n . x_dot = (n . d0 / N . d0) N . (sum b_k v_k_dot)
-                                k_x = (inv_rz - 1.0 / r) * nrm.dot(d0) / cross.dot(d0)
-                                bary = vec3(1.0 - b1 - b2, b1, b2)
-                                for j in ti.static(range(3)):
-                                    out_v[i, 2 + j] = g.tri[3 * tri + j]
-                                    for c in ti.static(range(3)):
-                                        out_c[i, 2 + j, c] = k_x * bary[j] * cross[c]
-                            if frame_motion and light >= 0 and moving_tri[light]:
-                                # the light point: -n . z_dot / r_z
-                                bary = vec3(1.0 - c1 - c2, c1, c2)
-                                for j in ti.static(range(3)):
-                                    out_v[i, 5 + j] = g.tri[3 * light + j]
-                                    for c in ti.static(range(3)):
-                                        out_c[i, 5 + j, c] = -bary[j] * nrm[c] * inv_rz
+                                out_c[row, 2 + j, c] = ((inv_rz - 1.0 / r) * bary[j]
+                                                        * velocity[c])
+                    if frame_motion and light >= 0 and moving_tri[light]:
+                        # the light point: -n . z_dot / r_z
+                        bary = vec3(1.0 - c1 - c2, c1, c2)
+                        for j in ti.static(range(3)):
+                            out_v[row, 5 + j] = g.tri[3 * light + j]
+                            for c in ti.static(range(3)):
+                                out_c[row, 5 + j, c] = -bary[j] * nrm[c] * inv_rz
 
 
 class ShadowBoundary:
@@ -254,11 +269,13 @@ class ShadowBoundary:
         # endpoints, then the vertex opposite the edge in each face (-1: no second face)
         return np.concatenate([pairs, edges.opposite[ids]], axis=1), length
 
-    def sample(self, meshes, n: int, seed: int, spp: int) -> BoundarySamples | None:
-        """Shadow samples for the moving meshes ``meshes``: their edges' own motion, then
-        the motion of receivers and lights among them against every mesh's edges."""
+    def sample(self, meshes, n: int, seed: int, spp: int,
+               n_vertices: int = 1) -> BoundarySamples | None:
+        """Shadow samples at the first ``n_vertices`` path vertices for the moving meshes
+        ``meshes``: their edges' own motion, then the motion of receivers and lights among
+        them against every mesh's edges."""
         f = self.fields
-        if not meshes or n == 0:
+        if not meshes or n == 0 or n_vertices < 1:
             return None
         moving_tri = np.zeros(max(f.n_triangles, 1), np.int32)
         for m in meshes:
@@ -281,15 +298,15 @@ class ShadowBoundary:
             out_w = np.zeros((n, 3), np.float32)
             out_v = np.zeros((n, 8), np.int32)
             out_c = np.zeros((n, 8, 3), np.float32)
-            self.kernel.sample(n, (seed + 0x9E3779B9 * k) & 0xFFFFFFFF, edges.astype(np.int32),
-                               cdf, moving_tri, edge_motion, frame_motion, lights_move, out_w,
-                               out_v, out_c)
-            hit = np.any(out_w != 0, axis=1) & np.any(out_c != 0, axis=(1, 2))
-            if hit.any():
-                if pixel is None:
-                    pixel = self.kernel.rec.pixel.to_numpy()[:n].astype(np.int64)
-                w = out_w[hit].astype(np.float64) * (total / spp)  # Lambda; spp per pixel
-                parts.append(BoundarySamples(pixel[hit], w,
-                                             out_v[hit].astype(np.int64),
-                                             out_c[hit].astype(np.float64)))
+            for depth in range(n_vertices):  # one vertex at a time keeps memory at n rows
+                self.kernel.sample(n, depth, (seed + 0x9E3779B9 * k) & 0xFFFFFFFF,
+                                   edges.astype(np.int32), cdf, moving_tri, edge_motion,
+                                   frame_motion, lights_move, out_w, out_v, out_c)
+                hit = np.any(out_w != 0, axis=1) & np.any(out_c != 0, axis=(1, 2))
+                if hit.any():
+                    if pixel is None:
+                        pixel = self.kernel.rec.pixel.to_numpy()[:n].astype(np.int64)
+                    w = out_w[hit].astype(np.float64) * (total / spp)  # Lambda; spp/pixel
+                    parts.append(BoundarySamples(pixel[hit], w, out_v[hit].astype(np.int64),
+                                                 out_c[hit].astype(np.float64)))
         return BoundarySamples.concatenate(parts)
