@@ -72,10 +72,10 @@ SHADOW = """<scene version="3.0.0">
 </scene>"""
 
 
-# A cube turning about the vertical axis above a floor, lit by a square light off to one side
-# (bench/scenes/cube_rotate.xml at 32x32); the film and field of view are filled in.
+# A cube above a floor, lit by a square light off to one side (turned by 30 degrees and at
+# 32x32, bench/scenes/cube_rotate.xml); see cube_scene for the slots.
 CUBE = """<scene version="3.0.0">
-  <integrator type="path"><integer name="max_depth" value="2"/></integrator>
+  <integrator type="path"><integer name="max_depth" value="{max_depth}"/></integrator>
   <sensor type="perspective">
     <float name="fov" value="{fov}"/>
     <transform name="to_world"><lookat origin="0, 2.5, 4" target="{target}" up="0, 1, 0"/>
@@ -88,10 +88,9 @@ CUBE = """<scene version="3.0.0">
     </transform>
     <bsdf type="diffuse"><rgb name="reflectance" value="0.7, 0.7, 0.7"/></bsdf>
   </shape>
-  {light}
+  {light}{extra}
   <shape type="cube" id="cube">
-    <transform name="to_world"><scale value="0.45"/><rotate y="1" angle="30"/>
-      <translate y="0.2"/></transform>
+    <transform name="to_world">{cube}</transform>
     <bsdf type="diffuse"><rgb name="reflectance" value="0.6, 0.3, 0.2"/></bsdf>
   </shape>
 </scene>"""
@@ -101,6 +100,14 @@ LIGHT = """<shape type="rectangle" id="light">
     <emitter type="area"><rgb name="radiance" value="10, 10, 10"/></emitter>
   </shape>"""
 SKY = """<emitter type="constant"><rgb name="radiance" value="1, 1, 1"/></emitter>"""
+TURNED = '<scale value="0.45"/><rotate y="1" angle="30"/><translate y="0.2"/>'
+
+
+def cube_scene(tmp_path, target, fov, res, light=LIGHT, max_depth=2, cube=TURNED, extra=""):
+    """The camera looks at ``target`` with a ``res`` x ``res`` film; ``extra`` adds shapes."""
+    text = CUBE.format(target=target, fov=fov, res=res, light=light, max_depth=max_depth,
+                       cube=cube, extra=extra)
+    return scene_from(tmp_path, text, "cube.xml")
 
 
 def finite_differences(scene, param, direction, h, spp, seeds):
@@ -165,8 +172,7 @@ def test_rotating_cube_matches_finite_differences(tmp_path):
     creases, the cube's own shading and its shadow on the floor. Sized from measured noise:
     at 16 x (1536 spp AD, 2 x 8192 spp FD) the metric is ~0.027 from noise alone (0.013
     at 2.7 x the samples, 0.04 with the old shadow bias)."""
-    scene = scene_from(tmp_path, CUBE.format(target="0, 0, 0", fov=45, res=32, light=LIGHT),
-                       "cube.xml")
+    scene = cube_scene(tmp_path, "0, 0, 0", 45, 32)
     ad = np.array([invrender.grad_image(scene, "cube.rotate", [0, 1, 0], spp=1536,
                                         seed=40 + k) for k in range(16)])
     fd = finite_differences(scene, "cube.rotate", [0, 1, 0], 0.5, 8192, range(700, 716))
@@ -192,8 +198,7 @@ def test_shadow_at_one_floor_point(tmp_path, target, light, param, direction, h)
     ending at their shared vertex once added a 9 % bias (z of -8 here). Moving the floor or
     the light against the still cube exercises the receiver and light terms, without which
     the boundary part is missing; under a constant sky, the whole edge casts a shadow."""
-    scene = scene_from(tmp_path, CUBE.format(target=target, fov=0.02, res=1, light=light),
-                       "point.xml")
+    scene = cube_scene(tmp_path, target, 0.02, 1, light=light)
     ad = np.array([invrender.grad_image(scene, param, direction, spp=65536,
                                         seed=100 + k)[0, 0, 0] for k in range(16)])
     fd = finite_differences(scene, param, direction, h, 262144, range(900, 916))[:, 0, 0, 0]
@@ -205,30 +210,11 @@ def test_shadow_at_one_floor_point(tmp_path, target, light, param, direction, h)
     assert abs(interior - fd.mean()) > 0.05 * abs(fd.mean())  # the boundary term matters
 
 
-BOUNCE = """<scene version="3.0.0">
-  <integrator type="path"><integer name="max_depth" value="3"/></integrator>
-  <sensor type="perspective">
-    <float name="fov" value="0.02"/>
-    <transform name="to_world"><lookat origin="0, 2.5, 4" target="0, -0.45, -1.2" up="0, 1, 0"/>
-    </transform>
-    <film type="hdrfilm"><integer name="width" value="1"/><integer name="height" value="1"/>
-    </film>
-  </sensor>
-  <shape type="rectangle" id="floor">
-    <transform name="to_world"><rotate x="1" angle="-90"/><scale value="4"/><translate y="-0.6"/>
-    </transform>
-    <bsdf type="diffuse"><rgb name="reflectance" value="0.7, 0.7, 0.7"/></bsdf>
-  </shape>
+WALL = """
   <shape type="rectangle" id="wall">
     <transform name="to_world"><scale x="1" y="0.15"/><translate y="-0.45" z="-1.2"/></transform>
     <bsdf type="diffuse"><rgb name="reflectance" value="0.8, 0.8, 0.8"/></bsdf>
-  </shape>
-  {light}
-  <shape type="cube" id="cube">
-    <transform name="to_world"><scale value="0.15"/><translate y="1.2"/></transform>
-    <bsdf type="diffuse"><rgb name="reflectance" value="0.5, 0.5, 0.5"/></bsdf>
-  </shape>
-</scene>"""
+  </shape>"""
 
 
 @pytest.mark.parametrize("direction", [[1, 0, 0], [0, 0, 1]])
@@ -237,7 +223,8 @@ def test_shadow_seen_after_one_bounce(tmp_path, direction):
     on which a small cube high up casts its shadow (max_depth 3). The cube never crosses
     the wall-floor segments, so the derivative is the shadow term at the second path
     vertex, and without that term it is about 0."""
-    scene = scene_from(tmp_path, BOUNCE.format(light=LIGHT), "bounce.xml")
+    scene = cube_scene(tmp_path, "0, -0.45, -1.2", 0.02, 1, max_depth=3,
+                       cube='<scale value="0.15"/><translate y="1.2"/>', extra=WALL)
     ad = np.array([invrender.grad_image(scene, "cube.translate", direction, spp=65536,
                                         seed=100 + k)[0, 0, 0] for k in range(16)])
     fd = finite_differences(scene, "cube.translate", direction, 0.02, 262144,
