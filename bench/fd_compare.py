@@ -31,6 +31,8 @@ def main() -> None:
     ap.add_argument("--block", type=int, default=8)
     ap.add_argument("--arch", default="auto")
     ap.add_argument("--seed", type=int, default=10, help="AD seeds seed + k, FD seed + 490 + k")
+    ap.add_argument("--max-depth", type=int, help="override the scene's integrator")
+    ap.add_argument("--res", type=int, help="override the film: res x res")
     ap.add_argument("--save", help="write the AD and FD images to this .npz")
     args = ap.parse_args()
 
@@ -38,7 +40,9 @@ def main() -> None:
     from invrender.compare import block_agreement
 
     invrender.init(args.arch)
-    scene = invrender.load_scene(args.scene)
+    overrides = {k: v for k, v in (("max_depth", args.max_depth), ("res", args.res))
+                 if v is not None}
+    scene = invrender.load_scene(args.scene, **overrides)
     pmap = invrender.ParameterMap(scene)
     direction = np.array([float(x) for x in args.direction.split(",")])
     t0 = time.perf_counter()
