@@ -110,7 +110,10 @@ class DiffRenderer:
             primary.weight *= count / spp
         # every vertex that samples an emitter (all but the last) gets the shadow term
         shadow = self.shadow.sample(moving, n, pass_seed ^ 0x51ED270B, spp, self.depth - 1)
-        return BoundarySamples.concatenate([primary, shadow])
+        # and the segment from each vertex to a next one that reflects light
+        indirect = self.shadow.sample(moving, n, pass_seed ^ 0x1DD1EC7, spp, self.depth - 2,
+                                      True, self.depth, rr_depth)
+        return BoundarySamples.concatenate([primary, shadow, indirect])
 
     def backward(self, seed: int, spp: int, d_image: np.ndarray, rr_depth: int,
                  moving: tuple[int, ...] = ()) -> None:

@@ -21,8 +21,8 @@ from invrender.scene.description import Mesh, Scene
 
 GEOMETRY_KINDS = ("vertices", *latent.KINDS)
 GEOMETRY_NOTE = ("includes silhouette terms and shadow-edge terms at every path vertex; "
-                 "visibility changes of indirect segments (surface to surface) are not "
-                 "included, a bias at max_depth >= 3")
+                 "the term for indirect segments (surface to surface) is approximate, a "
+                 "residual bias at max_depth >= 3")
 
 
 @dataclass

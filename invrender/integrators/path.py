@@ -54,17 +54,30 @@ def sample_path(g: ti.template(), key: ti.u32, fx, fy, max_depth: ti.i32,
             rec.tri[i, k] = R.END
             rec.light_tri[i, k] = R.NO_LIGHT
             rec.rr[i, k] = 1.0
+    return trace_ray(g, key, o, d, tmin, -1, 0, max_depth, rr_depth, rec, i, True)
+
+
+@ti.func
+def trace_ray(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: ti.i32,
+              depth0: ti.i32, max_depth: ti.i32, rr_depth: ti.i32, rec: ti.template(),
+              i: ti.i32, first_emission: ti.template()) -> vec3:
+    """Radiance arriving at o0 along -d0 from a path whose next vertex is number ``depth0``
+    (0 for a camera ray). Without ``first_emission`` the emission found by this first
+    segment is left out: the reflected radiance of the surface it hits, which the
+    indirect visibility term needs."""
+    o, d, tmin, skip, depth = o0, d0, tmin0, skip0, depth0
     radiance = vec3(0.0)
     beta = vec3(1.0)
     prev_pdf = 1.0
     prev_delta = 1
-    skip = -1
-    depth = 0
     while True:
         tri, t, b1, b2 = intersect(g, o, d, tmin, 1e30, skip)
+        emits = 1
+        if ti.static(not first_emission):
+            emits = ti.select(depth > depth0, 1, 0)
         if tri < 0:
             w = 1.0
-            if g.counts[1] > 0:  # escaped to the environment
+            if g.counts[1] > 0 and emits:  # escaped to the environment
                 if not prev_delta:
                     w = power_heuristic(prev_pdf, emitters.env_pdf(g))
                 radiance += beta * w * emitters.environment(g)
@@ -82,7 +95,7 @@ def sample_path(g: ti.template(), key: ti.u32, fx, fy, max_depth: ti.i32,
 
         e = g.tri_emitter[tri]
         w_emit = 1.0
-        if e >= 0 and cos_i > 0.0:  # emitter hit (one-sided)
+        if e >= 0 and cos_i > 0.0 and emits:  # emitter hit (one-sided)
             if not prev_delta:
                 w_emit = power_heuristic(prev_pdf, emitters.area_pdf(g, e) * t * t / cos_i)
             radiance += beta * w_emit * emitters.radiance(g, e)
