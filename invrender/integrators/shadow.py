@@ -183,15 +183,15 @@ class ShadowKernel:
             origin = vec3(g.camera[0], g.camera[1], g.camera[2])
             d_in = rec.cam_dir[i]
             x = origin + ((v0 - origin).dot(cross) / d_in.dot(cross)) * d_in
+        plane = (a - x).cross(b - x)  # normal of the plane (x, a, b)
+        faces_side = plane.dot(vertex(g, edges[lo, 2]) - x)  # > 0: faces on the +n side
         silhouette = True
         if edges[lo, 3] >= 0:
             # an edge with two faces bounds what x sees only where it is a silhouette
             # from x: both faces on one side of the plane (x, a, b). Others have no jump,
             # and the side rays of one that ends on a silhouette would straddle it (an
             # O(SIDE_OFFSET) bias).
-            side = (a - x).cross(b - x)
-            silhouette = (side.dot(vertex(g, edges[lo, 2]) - x)
-                          * side.dot(vertex(g, edges[lo, 3]) - x)) > 0.0
+            silhouette = faces_side * plane.dot(vertex(g, edges[lo, 3]) - x) > 0.0
         cos_i = -ng.dot(d_in)
         bsdf = g.tri_bsdf[tri]
         rho = vec3(DEFAULT_REFLECTANCE)
@@ -209,7 +209,6 @@ class ShadowKernel:
         y = (1.0 - s) * a + s * b
         to_y = y - x
         r = to_y.norm()
-        plane = (a - x).cross(b - x)
         plane_len = plane.norm()
         if silhouette and t_lo < t_hi and cos_i > 0.0 and r > 1e-6 and plane_len > 1e-12:
             w = to_y / r
@@ -224,7 +223,7 @@ class ShadowKernel:
                 # 0 - L_far, with the sign of the side it is on.
                 far_sign = -1.0  # far side +n: (L_- - L_+) = -L_far
                 d_far = (w + SIDE_OFFSET * nrm).normalized()
-                if nrm.dot(vertex(g, edges[lo, 2]) - x) > 0.0:
+                if faces_side > 0.0:
                     far_sign = 1.0
                     d_far = (w - SIDE_OFFSET * nrm).normalized()
                 radiance = vec3(0.0)
@@ -233,16 +232,18 @@ class ShadowKernel:
                 c1 = 0.0
                 c2 = 0.0
                 if ti.static(indirect):
-                    # light reflected by the far surface (its own emission is the shadow
-                    # term's), one path sample; z is that surface's point
-                    path_key = sampler.sample_key(seed, ti.u32(i), ti.u32(0x1ED0 + k))
-                    radiance = trace_ray(g, path_key, x, d_far, eps, tri, k + 1, max_depth,
-                                         rr_depth, self.no_records, 0, False)
+                    # z is the far surface's point; its reflected light (its own emission
+                    # is the shadow term's) is one path sample, traced only if z lies
+                    # beyond the edge
                     far, t_far, c1, c2 = intersect(g, x, d_far, eps, 1e30, tri)
                     light = ENV_HIT
                     if far >= 0:
                         light = far
                         inv_rz = 1.0 / t_far
+                    if inv_rz * r <= 1.0 + 1e-4:
+                        path_key = sampler.sample_key(seed, ti.u32(i), ti.u32(0x1ED0 + k))
+                        radiance = trace_ray(g, path_key, x, d_far, eps, tri, k + 1,
+                                             max_depth, rr_depth, self.no_records, 0, False)
                 else:
                     radiance, inv_rz, light, c1, c2 = emitter_hit(g, x, d_far, eps, tri)
                 if inv_rz * r > 1.0 + 1e-4:  # something before the edge hides it from x
@@ -341,12 +342,13 @@ class ShadowBoundary:
             edges, length = pool
             total = length.sum()
             cdf = (np.cumsum(length) / total).astype(np.float32)
+            edges = edges.astype(np.int32)
             out_w = np.zeros((n, 3), np.float32)
             out_v = np.zeros((n, 8), np.int32)
             out_c = np.zeros((n, 8, 3), np.float32)
             for depth in range(n_vertices):  # one vertex at a time keeps memory at n rows
                 self.kernel.sample(n, depth, (seed + 0x9E3779B9 * k) & 0xFFFFFFFF,
-                                   edges.astype(np.int32), cdf, moving_tri, edge_motion,
+                                   edges, cdf, moving_tri, edge_motion,
                                    frame_motion, lights_move, max_depth, rr_depth, indirect,
                                    out_w, out_v, out_c)
                 hit = np.any(out_w != 0, axis=1) & np.any(out_c != 0, axis=(1, 2))
