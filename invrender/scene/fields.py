@@ -4,6 +4,13 @@ Flat scalar fields (DESIGN §2) because forward-mode AD needs them and because a
 update then is one ``from_numpy`` with no recompilation. Everything that sampling needs
 but that does not change with parameter values (area CDFs, the BVH) is rebuilt on the host
 by ``update_geometry``.
+
+No field is ever replaced once created. A compiled kernel of a ``@ti.data_oriented`` object
+keeps reading the fields it was compiled against: assigning a new field to an attribute
+later is invisible to it, and it silently renders the old data (a moved mesh then kept its
+old BVH). So every field whose live size can change is allocated at its capacity when the
+object is built (a BVH over n triangles has at most 2n - 1 nodes) and its live size is a
+value in a field (``n_nodes``); ``update_geometry`` only writes into existing fields.
 """
 
 
@@ -136,7 +143,13 @@ class SceneFields:
         self.camera = _field(real, camera_mod.CAMERA_FLOATS)
         self.camera.from_numpy(camera_mod.pack(scene.camera).astype(_np(real)))
 
-        self.bvh_nodes = None
+        # the BVH at its capacity: a binary tree over nt leaves of >= 1 triangle
+        self.bvh_capacity = max(2 * nt - 1, 1)
+        self.bvh_box = _field(real, 6 * self.bvh_capacity)
+        self.bvh_node = _field(ti.i32, 3 * self.bvh_capacity)  # skip, prim_start, prim_count
+        self.bvh_prims = _field(ti.i32, nt)
+        self.n_nodes = _field(ti.i32, 1)  # the live node count the traversal stops at
+        self.bvh_nodes = 0
         self.vertices = None
         self.version = None
         self.upload_values()
@@ -193,16 +206,15 @@ class SceneFields:
             z = np.zeros(1, np.int32)
             bvh = Bvh(np.zeros((1, 3), np.float32), np.zeros((1, 3), np.float32), z + 1, z, z, z)
         nk = len(bvh.skip)
-        if self.bvh_nodes != nk:  # keep the fields when the tree size does not change
-            self.bvh_nodes = nk
-            self.bvh_box = _field(real, 6 * nk)
-            self.bvh_node = _field(ti.i32, 3 * nk)  # skip, prim_start, prim_count
-            self.bvh_prims = _field(ti.i32, len(bvh.prim_index))
-            self.n_nodes = _field(ti.i32, 1)
-        self.bvh_box.from_numpy(np.concatenate([bvh.lo, bvh.hi], axis=1)
-                                .reshape(-1).astype(_np(real)))
-        self.bvh_node.from_numpy(np.stack([bvh.skip, bvh.prim_start, bvh.prim_count], axis=1)
-                                 .reshape(-1).astype(np.int32))
+        if nk > self.bvh_capacity:
+            raise RuntimeError(f"BVH of {nk} nodes exceeds its capacity {self.bvh_capacity}")
+        self.bvh_nodes = nk
+        box = np.zeros(6 * self.bvh_capacity, _np(real))
+        box[:6 * nk] = np.concatenate([bvh.lo, bvh.hi], axis=1).reshape(-1)
+        self.bvh_box.from_numpy(box)
+        node = np.zeros(3 * self.bvh_capacity, np.int32)
+        node[:3 * nk] = np.stack([bvh.skip, bvh.prim_start, bvh.prim_count], axis=1).reshape(-1)
+        self.bvh_node.from_numpy(node)
         if len(bvh.prim_index):
             self.bvh_prims.from_numpy(bvh.prim_index.astype(np.int32))
         self.n_nodes.from_numpy(np.array([nk if self.n_triangles else 0], np.int32))
