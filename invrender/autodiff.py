@@ -1,35 +1,37 @@
 """Orchestration of the derivative passes: trace records, then replay them under ``ti.ad``.
 
-Reverse mode seeds ``image.grad`` with d loss / d image and runs ``shade.grad``; forward
-mode runs ``shade`` inside ``ti.ad.FwdMode`` with a direction on one parameter field.
+Reverse mode seeds ``image.grad`` with d loss / d image, moves it to the samples
+(``Film.splat_transpose``) and runs the replay's vertex kernels forward, then their
+``.grad`` from the last vertex to the first. Forward mode runs the vertex kernels in order
+under ``ti.ad`` forward mode with a tangent on one parameter field and splats the duals.
 Records are made in passes of bounded size and gradients accumulate over the passes, so
-memory does not grow with spp. Kernels are compiled once per (scene fields, depth).
+memory does not grow with spp; a pass whose paths do not fit the records (unbounded depth)
+is split and traced again. Nothing here compiles per scene or per depth.
 """
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 import taichi as ti
+from taichi.lang import impl
 
-from invrender import latent
+from invrender.engine import Engine
 from invrender.errors import InvrenderError
-from invrender.integrators.boundary import BoundarySamples, PrimaryBoundary
-from invrender.integrators.records import Records
+from invrender.film import Film
+from invrender.filters.registry import FILTERS
+from invrender.integrators import records as R
+from invrender.integrators.boundary import BoundarySamples, PrimaryBoundary, Splat
+from invrender.integrators.path import Tracer, depth_argument
 from invrender.integrators.replay import Replay
-from invrender.integrators.shadow import ShadowBoundary
-from invrender.params import ParameterMap, latent_state
-from invrender.renderer import prepare, split
+from invrender.integrators.shadow import ShadowBoundary, ShadowKernel
+from invrender.params import GEOMETRY_KINDS, ParameterMap
+from invrender.renderer import developed, passes
 
-RECORD_SAMPLES = 1 << 18  # samples per derivative pass: ~50 MB of records at depth 3
-UNBOUNDED_CAP = 16  # derivative passes of max_depth -1 stop at this many path vertices
-
-
-def derivative_depth(max_depth: int) -> int:
-    """Number of path vertices the replay unrolls (max_depth -1 is truncated)."""
-    return UNBOUNDED_CAP if max_depth < 0 else max(1, min(max_depth, UNBOUNDED_CAP))
-
-
+RECORD_SAMPLES = 1 << 18  # samples per derivative pass, at most (and the records' capacity)
 GRADIENT_BITS = 30  # significant bits kept of a gradient, relative to its largest entry
+UNBOUNDED_GUESS = 16  # path vertices a pass is first sized for when max_depth is -1
 
 
 def reproducible(grad: np.ndarray) -> np.ndarray:
@@ -53,97 +55,207 @@ def gradient_seed(seed: int) -> int:
     return (seed * 0x9E3779B1 + 0x7F4A7C15) & 0xFFFFFFFF
 
 
+class Tangent(ti.ad.FwdMode):
+    """``ti.ad.FwdMode`` seeded with a float64 tangent of a whole field (FwdMode's own seed
+    goes through float32) and without clearing every dual of the program (the replay clears
+    the duals it accumulates). A kernel launched several times inside (the vertex kernel)
+    is recorded once: FwdMode would restore its mode from the second launch, leaving it in
+    forward mode after the context. The field's dual is zero again on exit."""
+
+    def __init__(self, field, tangent: np.ndarray):
+        super().__init__(loss=field, param=field, seed=[1.0], clear_gradients=False)
+        self.tangent = tangent
+
+    def __enter__(self):
+        self.entered = True
+        impl.get_runtime().materialize()
+        self.param.dual.from_numpy(self.tangent)
+        self.runtime.fwd_mode_manager = self
+        return self
+
+    def insert(self, func):
+        if all(f is not func for f in self.calls):
+            super().insert(func)
+
+    def __exit__(self, _type, value, tb):
+        self.runtime.fwd_mode_manager = None
+        self.recover_kernels()
+        self.param.dual.fill(0.0)
+
+
 class DiffRenderer:
-    """Trace + replay for one scene at one depth; kept on the scene and reused."""
+    """Trace + replay of one scene through one sensor at one max_depth."""
 
-    def __init__(self, scene, depth: int):
-        self.scene = scene
-        self.fields, self.integrator = prepare(scene)
-        w, h = self.fields.width, self.fields.height
-        self.spp_per_pass = max(1, RECORD_SAMPLES // (w * h))
-        self.depth = depth
-        self.records = Records(w * h * self.spp_per_pass, depth)
-        self.replay = Replay(self.fields, self.records)
-        self.primary = PrimaryBoundary(self.fields, self.integrator)
-        self.shadow = ShadowBoundary(self.fields, self.records, self.primary)
-        self.boundary_grad = np.zeros((self.fields.n_vertices, 3))
-
-    @classmethod
-    def of(cls, scene, max_depth: int) -> DiffRenderer:
-        depth = derivative_depth(max_depth)
-        cache = scene.__dict__.setdefault("_diff", {})
-        fields, _ = prepare(scene)
-        key = (id(fields), depth)
+    def __init__(self, scene, max_depth: int, sensor: int = 0):
+        self.scene, self.max_depth, self.sensor = scene, int(max_depth), sensor
+        self.engine = Engine.of(scene)
+        self.g = self.engine.sync(sensor)
+        desc = scene.sensor(sensor)
+        self.width, self.height = desc.width, desc.height
+        self.tracer = Tracer(self.g)
+        self.film = self.g.kernels(Film)
+        self.replay = self.g.kernels(Replay)
+        cache = self.engine.__dict__.setdefault("boundary_cache", {})
+        key = self.engine.layout  # edges depend on the topology only
         if key not in cache:
             cache.clear()
-            cache[key] = cls(scene, depth)
-        return cache[key]
+            cache[key] = PrimaryBoundary(self.engine, self.tracer)
+        self.primary = cache[key]
+        self.primary.tracer = self.tracer
+        self.shadow = ShadowBoundary(self.engine, self.g.kernels(ShadowKernel), self.tracer,
+                                     self.primary)
+        cap = self.g.state.capacity
+        self.record_samples, self.record_slots = cap.record_samples, cap.record_slots
+        self.boundary_grad = np.zeros((self.engine.layout.n_vertices, 3))
+        self._last = None  # (seed, pass) of the last trace
 
-    def passes(self, spp: int) -> list[tuple[int, int]]:
-        return split(spp, self.spp_per_pass)
+    @classmethod
+    def of(cls, scene, max_depth: int, sensor: int = 0) -> DiffRenderer:
+        return cls(scene, max_depth, sensor)
 
-    def trace(self, seed: int, first: int, count: int, rr_depth: int) -> None:
-        self.integrator.sum.fill(0.0)
-        self.integrator.trace_pass(seed & 0xFFFFFFFF, first, count, self.depth, rr_depth,
-                                   self.records)
+    def _sync(self) -> None:
+        self.g = self.engine.sync(self.sensor)
 
-    def n_samples(self, count: int) -> int:
-        return self.fields.width * self.fields.height * count
+    # ---- passes ----
+    @property
+    def spp_per_pass(self) -> int:
+        """Samples per pixel that one pass holds (whole images)."""
+        return max(1, self.samples_per_pass() // (self.width * self.height))
 
-    # ---- reverse mode ----
-    def clear_gradients(self) -> None:
-        f = self.fields
-        for field in (f.vtx, f.bsdf_reflectance, f.tex_data, f.emitter_radiance,
-                      f.env_radiance):
-            field.grad.fill(0.0)
+    def samples_per_pass(self) -> int:
+        depth = self.max_depth if self.max_depth > 0 else UNBOUNDED_GUESS
+        return max(1, min(self.record_samples, RECORD_SAMPLES, self.record_slots // depth))
 
-    def boundary_samples(self, moving: tuple[int, ...], seed: int, first: int, count: int,
-                         spp: int, rr_depth: int):
+    def passes(self, spp: int) -> list[tuple[int, int, int, int]]:
+        """(first sample, count, first row, rows) of each pass."""
+        return passes(self.width, self.height, spp, self.samples_per_pass())
+
+    def _each_pass(self, seed: int, spp: int, rr_depth: int):
+        """Trace each pass and yield it with its path length; a pass whose paths do not
+        fit the records is halved and traced again."""
+        queue = deque(self.passes(spp))
+        while queue:
+            p = queue.popleft()
+            vertices = self.trace(seed, *p, rr_depth=rr_depth)
+            if vertices is None:
+                queue.extendleft(reversed(_halves(p)))
+                continue
+            yield p, vertices
+
+    def trace(self, seed: int, first: int, count: int, row0: int = 0, rows: int | None = None,
+              rr_depth: int = 5) -> int | None:
+        """Trace one pass with records; the most vertices a path has, or None when a path
+        does not fit the records."""
+        self._sync()
+        rows = self.height if rows is None else rows
+        n = rows * self.width * count
+        rec = self.g.rec
+        rec.info.fill(0)
+        self.tracer.grid(self.sensor, self.width, seed, first, count, row0, rows,
+                         self.max_depth, rr_depth, record=True,
+                         rec_vertices=self.record_slots // n)
+        info = rec.info.to_numpy()
+        self._last = (seed, (first, count, row0, rows))
+        if info[R.INFO_OVERFLOW]:
+            return None
+        return int(info[R.INFO_MAX_VERTICES])
+
+    def n_samples(self, p) -> int:
+        return p[3] * self.width * p[1]
+
+    def _weights(self, seed: int, spp: int) -> np.ndarray:
+        """1 / the weight each pixel gets from the pass samples (on device and host)."""
+        self.film.weights(self.sensor, self.width, self.height, seed & 0xFFFFFFFF, spp)
+        return self.g.inv_weight.to_numpy()[:self.width * self.height].astype(np.float64)
+
+    def _splat_args(self, seed: int, p) -> tuple:
+        first, count, row0, rows = p
+        return (self.sensor, self.width, self.height, seed & 0xFFFFFFFF, first, count, row0,
+                rows)
+
+    def _replay_forward(self, p, vertices: int) -> None:
+        n = self.n_samples(p)
+        self.replay.clear(n)
+        for k in range(vertices):
+            self.replay.vertex(k, n, depth_argument(self.max_depth))
+
+    # ---- boundary terms ----
+    def splat(self, film: np.ndarray, inv_weight: np.ndarray, spp: int) -> Splat:
+        """How boundary samples at film points (S, 2) reach the pixels."""
+        film = np.ascontiguousarray(film, _dtype(self.g.image))
+        rfilter = self.scene.sensor(self.sensor).rfilter
+        plugin = FILTERS[rfilter.type]
+        side = (2 * plugin.footprint({**plugin.settings, **rfilter.settings}) + 1) ** 2
+        pixels = np.zeros((len(film), side), np.int32)
+        weights = np.zeros((len(film), side), _dtype(self.g.image))
+        if len(film):
+            self.film.footprints(self.sensor, self.width, self.height, film, pixels, weights)
+        factors = weights * inv_weight[np.maximum(pixels, 0)] * spp
+        return Splat(pixels, np.where(pixels >= 0, factors, 0.0))
+
+    def boundary_samples(self, moving: tuple[int, ...], seed: int, p, spp: int,
+                         rr_depth: int, vertices: int) -> BoundarySamples | None:
         """Visibility samples of one pass (after its trace): silhouettes seen by the camera
         and shadow edges at every path vertex that samples an emitter."""
         if not moving:
             return None
-        n = self.n_samples(count)
-        pass_seed = (seed * 0x2545F491 + first) & 0xFFFFFFFF
-        primary = self.primary.sample(moving, n, pass_seed, self.depth, rr_depth)
-        if primary is not None:
-            primary.weight *= count / spp
+        first, count, row0, rows = p
+        n = self.n_samples(p)
+        pass_seed = (seed * 0x2545F491 + first + 0x10001 * row0) & 0xFFFFFFFF
+        primary = self.primary.sample(moving, n, pass_seed, self.sensor, self.max_depth,
+                                      rr_depth)
+        if primary is not None:  # per sample of all spp x pixels, as the shadow weights
+            primary.weight *= n / (self.width * self.height * spp)
         # every vertex that samples an emitter (all but the last) gets the shadow term
-        shadow = self.shadow.sample(moving, n, pass_seed ^ 0x51ED270B, spp, self.depth - 1)
+        depth = self.max_depth if self.max_depth > 0 else vertices + 1
+        shadow = self.shadow.sample(moving, n, pass_seed ^ 0x51ED270B, spp,
+                                    min(depth - 1, vertices))
         # and the segment from each vertex to a next one that reflects light
-        indirect = self.shadow.sample(moving, n, pass_seed ^ 0x1DD1EC7, spp, self.depth - 2,
-                                      True, self.depth, rr_depth)
+        indirect = self.shadow.sample(moving, n, pass_seed ^ 0x1DD1EC7, spp,
+                                      min(depth - 2, vertices - 1), True, self.max_depth,
+                                      rr_depth)
         return BoundarySamples.concatenate([primary, shadow, indirect])
+
+    # ---- reverse mode ----
+    def clear_gradients(self) -> None:
+        for field in (self.g.vtx, self.g.params):
+            field.grad.fill(0.0)
 
     def backward(self, seed: int, spp: int, d_image: np.ndarray, rr_depth: int,
                  moving: tuple[int, ...] = ()) -> None:
         """Accumulate (d image / d params)^T d_image into the parameter fields' grads, and
-        the silhouette term of the meshes ``moving`` into ``boundary_grad``."""
+        the boundary term of the meshes ``moving`` into ``boundary_grad``."""
+        self._sync()
+        g, rec = self.g, self.g.rec
         self.clear_gradients()
-        self.boundary_grad[:] = 0.0
-        self.replay.image.grad.from_numpy(d_image.astype(_dtype(self.replay.image)))
-        for first, count in self.passes(spp):
-            self.trace(seed, first, count, rr_depth)
-            self.replay.shade.grad(self.n_samples(count), 1.0 / spp)
-            b = self.boundary_samples(moving, seed, first, count, spp, rr_depth)
+        self.boundary_grad = np.zeros((self.engine.layout.n_vertices, 3))
+        full = np.zeros(g.image.shape[0], _dtype(g.image))
+        full[:d_image.size] = np.asarray(d_image).reshape(-1)
+        g.image.grad.from_numpy(full)
+        inv_weight = self._weights(seed, spp)
+        for p, vertices in self._each_pass(seed, spp, rr_depth):
+            n = self.n_samples(p)
+            self._replay_forward(p, vertices)
+            self.replay.clear_derivatives(n, vertices, False)
+            self.film.splat_transpose(g.image.grad, rec.radiance.grad, *self._splat_args(seed, p))
+            for k in reversed(range(vertices)):
+                self.replay.vertex.grad(k, n, depth_argument(self.max_depth))
+            b = self.boundary_samples(moving, seed, p, spp, rr_depth, vertices)
             if b is not None:
-                self.boundary_grad += b.reverse(d_image, self.fields.n_vertices)
+                self.boundary_grad += b.reverse(d_image, self.engine.layout.n_vertices,
+                                                self.splat(b.film, inv_weight, spp))
 
     def gradient(self, pmap: ParameterMap, name: str) -> np.ndarray:
         """The accumulated gradient of one parameter, in its own shape."""
         p = pmap.parameter(name)
         if not p.differentiable:
             raise InvrenderError(f"parameter '{name}' is not differentiable")
-        field, start, count = self.fields.slot(p)
-        grad = field.grad.to_numpy()[start:start + count]
-        if field is self.fields.vtx:
-            grad = grad + self.boundary_grad.reshape(-1)[start:start + count]
-        grad = reproducible(grad)
-        if p.kind in latent.KINDS:
-            state = latent_state(p.owner)
-            jac = latent.jacobian(state["base"], state["values"], p.kind)
-            return np.einsum("nij,ni->j", jac, grad.reshape(-1, 3))
-        return grad.reshape(pmap[name].shape)
+        slot = self.engine.slot(p.storage)
+        field = getattr(self.g, slot.field)
+        grad = field.grad.to_numpy()[slot.start:slot.start + slot.count]
+        if slot.field == "vtx":
+            grad = grad + self.boundary_grad.reshape(-1)[slot.start:slot.start + slot.count]
+        return p.vjp(reproducible(grad))
 
     # ---- forward mode ----
     def field_direction(self, pmap: ParameterMap, name: str, direction) -> tuple:
@@ -151,50 +263,89 @@ class DiffRenderer:
         p = pmap.parameter(name)
         if not p.differentiable:
             raise InvrenderError(f"parameter '{name}' is not differentiable")
-        field, start, count = self.fields.slot(p)
-        shape = pmap[name].shape
+        shape = p.direction_shape
         direction = np.ones(shape) if direction is None else np.asarray(direction, np.float64)
-        if p.kind in latent.KINDS:
-            direction = np.broadcast_to(direction, (3,))
-            state = latent_state(p.owner)
-            tangent = latent.jacobian(state["base"], state["values"], p.kind) @ direction
-        else:
-            try:
-                tangent = np.broadcast_to(direction, shape)
-            except ValueError:
-                raise InvrenderError(f"direction of shape {direction.shape} does not fit "
-                                     f"parameter '{name}' of shape {shape}") from None
-        seed = np.zeros(field.shape[0])
-        seed[start:start + count] = np.asarray(tangent).reshape(-1)
-        return field, seed
+        try:
+            direction = np.broadcast_to(direction, shape)
+        except ValueError:
+            raise InvrenderError(f"direction of shape {direction.shape} does not fit "
+                                 f"parameter '{name}' of shape {shape}") from None
+        self._sync()
+        slot = self.engine.slot(p.storage)
+        field = getattr(self.g, slot.field)
+        tangent = np.zeros(field.shape[0])
+        tangent[slot.start:slot.start + slot.count] = p.jvp(direction)
+        return field, tangent
 
-    def forward(self, field, seed_vector: np.ndarray, seed: int, spp: int,
+    def forward(self, field, tangent: np.ndarray, seed: int, spp: int,
                 rr_depth: int, moving: tuple[int, ...] = ()) -> np.ndarray:
-        """d image / d t of image(params + t * direction), averaged over spp samples; with
-        the silhouette term of the meshes ``moving`` when ``field`` is the vertices."""
-        image = self.replay.image
-        image.dual.fill(0.0)
-        tangent = seed_vector.tolist()
-        boundary = np.zeros((self.fields.height, self.fields.width, 3))
-        for first, count in self.passes(spp):
-            self.trace(seed, first, count, rr_depth)
-            with ti.ad.FwdMode(loss=image, param=field, seed=tangent, clear_gradients=False):
-                self.replay.shade(self.n_samples(count), 1.0 / spp)
-            if field is self.fields.vtx:
-                b = self.boundary_samples(moving, seed, first, count, spp, rr_depth)
+        """d image / d t of image(params + t * direction), as the spp-sample estimate;
+        with the boundary term of the meshes ``moving`` when ``field`` is the vertices."""
+        self._sync()
+        g, rec = self.g, self.g.rec
+        g.image.dual.fill(0.0)
+        n_pixels = self.width * self.height
+        boundary = np.zeros((self.height, self.width, 3))
+        inv_weight = self._weights(seed, spp)
+        velocity = tangent[:3 * self.engine.layout.n_vertices].reshape(-1, 3)
+        for p, vertices in self._each_pass(seed, spp, rr_depth):
+            self.replay.clear_derivatives(self.n_samples(p), vertices, True)
+            with Tangent(field, tangent):
+                self._replay_forward(p, vertices)
+            self.film.splat(rec.radiance.dual, g.image.dual, *self._splat_args(seed, p))
+            if field is g.vtx:
+                b = self.boundary_samples(moving, seed, p, spp, rr_depth, vertices)
                 if b is not None:
-                    boundary += b.forward(seed_vector.reshape(-1, 3), boundary.shape)
-        return (image.dual.to_numpy() + boundary).astype(np.float32)
+                    boundary += b.forward(velocity, boundary.shape,
+                                          self.splat(b.film, inv_weight, spp))
+        image = g.image.dual.to_numpy()[:3 * n_pixels].reshape(self.height, self.width, 3)
+        return (image + boundary).astype(np.float32)
 
     # ---- the replay's own primal, for finite differences on fixed records ----
+    def traced_image(self) -> np.ndarray:
+        """The image of the last traced pass, as the path kernel rendered it."""
+        seed, (first, count, row0, rows) = self._last
+        g = self.g
+        g.film_sum.fill(0.0)
+        g.film_weight.fill(0.0)
+        self.film.develop(self.sensor, self.width, self.height, seed & 0xFFFFFFFF, first,
+                          count, row0, rows)
+        return developed(g, self.width, self.height)
+
     def replay_image(self, spp: int) -> np.ndarray:
-        """The image the replay computes from the records of the last ``trace`` (one pass)
-        at the current parameter values: the function whose derivative the AD passes take."""
-        self.fields.upload_values()
-        image = self.replay.image
-        image.fill(0.0)
-        self.replay.shade(self.n_samples(spp), 1.0 / spp)
-        return image.to_numpy().astype(np.float64)
+        """The image the replay computes from the records of the last ``trace`` (one pass
+        of all spp samples) at the current parameter values: the function whose derivative
+        the AD passes take."""
+        self._sync()
+        seed, p = self._last
+        g = self.g
+        self._weights(seed, spp)
+        g.image.fill(0.0)
+        vertices = int(g.rec.info.to_numpy()[R.INFO_MAX_VERTICES])
+        self._replay_forward(p, vertices)
+        self.film.splat(g.rec.radiance, g.image, *self._splat_args(seed, p))
+        n = self.width * self.height
+        image = g.image.to_numpy()[:3 * n].reshape(self.height, self.width, 3)
+        return image.astype(np.float64)
+
+
+def moving_meshes(scene, pmap: ParameterMap, names) -> tuple[int, ...]:
+    """Indices of the meshes whose geometry the parameters ``names`` move."""
+    owners = [pmap.parameter(n).owner for n in names
+              if pmap.parameter(n).kind in GEOMETRY_KINDS]
+    return tuple(i for i, m in enumerate(scene.meshes) if any(m is o for o in owners))
+
+
+def _halves(p) -> list[tuple[int, int, int, int]]:
+    first, count, row0, rows = p
+    if count > 1:
+        h = count // 2
+        return [(first, h, row0, rows), (first + h, count - h, row0, rows)]
+    if rows > 1:
+        h = rows // 2
+        return [(first, 1, row0, h), (first, 1, row0 + h, rows - h)]
+    raise InvrenderError("a light path is longer than the derivative records can hold "
+                         "for one row of the image", hint="use a bounded max_depth")
 
 
 def _dtype(field):

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from invrender import losses
-from invrender.autodiff import DiffRenderer, gradient_seed
+from invrender.autodiff import DiffRenderer, gradient_seed, moving_meshes
 from invrender.errors import InvrenderError
 from invrender.image_io import read_image
-from invrender.params import GEOMETRY_KINDS, ParameterMap
+from invrender.params import ParameterMap
 from invrender.renderer import render
 from invrender.scene.description import Scene
 
@@ -40,8 +40,8 @@ class GradResult:
     grads: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _resolve(scene: Scene, spp, max_depth):
-    return (scene.spp if spp is None else int(spp),
+def _resolve(scene: Scene, spp, max_depth, sensor: int = 0):
+    return (scene.sensor(sensor).spp if spp is None else int(spp),
             scene.max_depth if max_depth is None else int(max_depth))
 
 
@@ -61,30 +61,24 @@ def check_finite(grads: dict[str, np.ndarray]) -> None:
 
 def render_grad(scene: Scene, params, loss: str = "mse", target=None, spp: int | None = None,
                 seed: int = 0, max_depth: int | None = None, decorrelate: bool = True,
-                boundary: bool = True) -> GradResult:
-    """Loss, image and d loss / d parameter for each name in ``params`` (reverse mode)."""
+                boundary: bool = True, sensor: int = 0) -> GradResult:
+    """Loss, image and d loss / d parameter for each name in ``params`` (reverse mode),
+    for the image of sensor ``sensor``."""
     names = [params] if isinstance(params, str) else list(params)
     pmap = ParameterMap(scene)
     for n in names:
         pmap.parameter(n)  # unknown names fail before any rendering
-    spp, max_depth = _resolve(scene, spp, max_depth)
-    image = render(scene, spp=spp, seed=seed, max_depth=max_depth)
+    spp, max_depth = _resolve(scene, spp, max_depth, sensor)
+    image = render(scene, spp=spp, seed=seed, max_depth=max_depth, sensor=sensor)
     value, d_image = losses.value_and_grad(loss, image, _target_image(target))
     grads = image_backward(scene, names, d_image, spp=spp, seed=seed, max_depth=max_depth,
-                           decorrelate=decorrelate, boundary=boundary)
+                           decorrelate=decorrelate, boundary=boundary, sensor=sensor)
     return GradResult(value, image, grads)
-
-
-def moving_meshes(scene: Scene, pmap: ParameterMap, names) -> tuple[int, ...]:
-    """Indices of the meshes whose geometry the parameters ``names`` move."""
-    owners = [pmap.parameter(n).owner for n in names
-              if pmap.parameter(n).kind in GEOMETRY_KINDS]
-    return tuple(i for i, m in enumerate(scene.meshes) if any(m is o for o in owners))
 
 
 def image_backward(scene: Scene, params, d_image: np.ndarray, spp: int | None = None,
                    seed: int = 0, max_depth: int | None = None, decorrelate: bool = True,
-                   boundary: bool = True) -> dict[str, np.ndarray]:
+                   boundary: bool = True, sensor: int = 0) -> dict[str, np.ndarray]:
     """(d image / d parameter)^T d_image for each name: the vector-Jacobian product that
     ``render_grad`` and framework wrappers (``invrender.torch``) build on. ``seed`` is the
     primal's; with ``decorrelate`` the replay uses ``gradient_seed(seed)``. ``boundary``
@@ -93,12 +87,13 @@ def image_backward(scene: Scene, params, d_image: np.ndarray, spp: int | None = 
     pmap = ParameterMap(scene)
     for n in names:
         pmap.parameter(n)
-    spp, max_depth = _resolve(scene, spp, max_depth)
+    spp, max_depth = _resolve(scene, spp, max_depth, sensor)
     d_image = np.asarray(d_image, np.float64)
-    expected = (scene.camera.height, scene.camera.width, 3)
+    desc = scene.sensor(sensor)
+    expected = (desc.height, desc.width, 3)
     if d_image.shape != expected:
         raise InvrenderError(f"image gradient has shape {d_image.shape}, expected {expected}")
-    diff = DiffRenderer.of(scene, max_depth)
+    diff = DiffRenderer(scene, max_depth, sensor)
     diff.backward(gradient_seed(seed) if decorrelate else seed, spp, d_image, scene.rr_depth,
                   moving_meshes(scene, pmap, names) if boundary else ())
     grads = {n: diff.gradient(pmap, n) for n in names}
@@ -108,12 +103,12 @@ def image_backward(scene: Scene, params, d_image: np.ndarray, spp: int | None = 
 
 def grad_image(scene: Scene, param: str, direction=None, spp: int | None = None,
                seed: int = 0, max_depth: int | None = None,
-               boundary: bool = True) -> np.ndarray:
-    """Forward mode: d image / d t at t = 0 of image(param + t * direction), (H, W, 3).
-    ``boundary`` adds the silhouette term of a geometry parameter."""
-    spp, max_depth = _resolve(scene, spp, max_depth)
+               boundary: bool = True, sensor: int = 0) -> np.ndarray:
+    """Forward mode: d image / d t at t = 0 of image(param + t * direction), (H, W, 3),
+    for sensor ``sensor``. ``boundary`` adds the visibility terms of a geometry parameter."""
+    spp, max_depth = _resolve(scene, spp, max_depth, sensor)
     pmap = ParameterMap(scene)
-    diff = DiffRenderer.of(scene, max_depth)
+    diff = DiffRenderer(scene, max_depth, sensor)
     field_, tangent = diff.field_direction(pmap, param, direction)
     moving = moving_meshes(scene, pmap, [param]) if boundary else ()
     result = diff.forward(field_, tangent, gradient_seed(seed), spp, scene.rr_depth, moving)
@@ -150,23 +145,23 @@ class CheckResult:
 
 
 def check_grad(scene: Scene, param: str, direction=None, spp: int = 4, seed: int = 0,
-               max_depth: int | None = None, eps: float | None = None) -> CheckResult:
+               max_depth: int | None = None, eps: float | None = None,
+               sensor: int = 0) -> CheckResult:
     """Compare forward mode, reverse mode and finite differences under the same samples."""
     from invrender import runtime
 
-    spp, max_depth = _resolve(scene, spp, max_depth)
+    spp, max_depth = _resolve(scene, spp, max_depth, sensor)
     pmap = ParameterMap(scene)
-    diff = DiffRenderer.of(scene, max_depth)
+    diff = DiffRenderer(scene, max_depth, sensor)
     if len(diff.passes(spp)) != 1:
         raise InvrenderError(f"check-grad needs all samples in one pass (at most "
                              f"{diff.spp_per_pass} spp at this resolution)",
                              hint="lower --spp or --res")
     p = pmap.parameter(param)
     value = pmap[param]
-    dir_shape = (3,) if p.kind in ("translate", "rotate", "scale") else value.shape
-    v = np.ones(dir_shape) if direction is None else np.broadcast_to(
-        np.asarray(direction, np.float64), dir_shape)
-    h, w_ = diff.fields.height, diff.fields.width
+    v = np.ones(p.direction_shape) if direction is None else np.broadcast_to(
+        np.asarray(direction, np.float64), p.direction_shape)
+    h, w_ = diff.height, diff.width
     weights = np.random.default_rng(12345).uniform(0.5, 1.5, (h, w_, 3))
     if eps is None:
         eps = 1e-6 if runtime.current().precision == "f64" else 1e-3
@@ -189,10 +184,13 @@ def check_grad(scene: Scene, param: str, direction=None, spp: int = 4, seed: int
 
     def rerendered(delta):
         pmap[param] = value + delta * v
-        return float((weights * render(scene, spp=spp, seed=seed, max_depth=max_depth)).sum())
+        return float((weights * render(scene, spp=spp, seed=seed, max_depth=max_depth,
+                                       sensor=sensor)).sum())
 
     try:
-        diff.trace(seed, 0, spp, scene.rr_depth)  # the records both FD sides replay
+        if diff.trace(seed, 0, spp, rr_depth=scene.rr_depth) is None:  # what FD replays
+            raise InvrenderError("check-grad's paths do not fit one pass of records",
+                                 hint="lower --spp or --res, or bound max_depth")
         fd = (replayed(eps) - replayed(-eps)) / (2 * eps)
         rerender = (rerendered(eps) - rerendered(-eps)) / (2 * eps)
     finally:

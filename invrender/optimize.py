@@ -95,9 +95,10 @@ def optimize(recipe: Recipe | str | Path, resume: bool = False,
             raise InvrenderError(f"parameter '{n}' cannot be optimised (not differentiable)")
 
     target, truth = _target(recipe, scene, pmap)
-    if target.shape[:2] != (scene.camera.height, scene.camera.width):
+    sensor = scene.sensor(0)
+    if target.shape[:2] != (sensor.height, sensor.width):
         raise InvrenderError(f"target is {target.shape[1]}x{target.shape[0]} but the scene "
-                             f"renders {scene.camera.width}x{scene.camera.height}",
+                             f"renders {sensor.width}x{sensor.height}",
                              hint="set scene_args res or resize the target")
     write_exr(run_dir / "target.exr", target)
     write_png(run_dir / "target.png", target)

@@ -1,23 +1,32 @@
 """The parameter map: Mitsuba 3 names for what a scene exposes, readable and writable.
 
-Names follow ``mi.traverse``: ``<bsdf>.reflectance.value`` (RGB) or ``.reflectance.data``
-(a texture, H x W x 3), ``<shape>.emitter.radiance.value``, ``<env>.radiance.value``,
-``<shape>.vertex_positions`` (N x 3, world space) and ``<shape>.faces``; plus our latent
-``<shape>.translate``, ``.rotate`` (degrees, about the centroid) and ``.scale``. Writing a
-value updates the scene description and marks it for upload: the next render sends new
-values to the existing Taichi fields, so nothing recompiles.
+``traverse`` asks every plugin for its parameters, as Mitsuba's ``traverse`` does: a BSDF
+or emitter lists each texture-valued parameter under its texture's own name
+(``<bsdf>.reflectance.value`` for a constant, ``.reflectance.data`` for a bitmap,
+``<shape>.emitter.radiance.value``, ``<env>.radiance.value``), a mesh its
+``vertex_positions`` (N x 3, world space), ``faces`` and the rest, plus our latent
+``translate``, ``rotate`` (degrees, about the centroid) and ``scale``. Writing a value
+changes the plain scene; the next render uploads what changed, and nothing recompiles.
+
+Each differentiable parameter says where its derivative comes from (``storage``: a texture's
+values or a mesh's vertices) and how to map it (``jvp``: a direction in the parameter to a
+tangent of the storage; ``vjp``: a gradient of the storage to one of the parameter).
 """
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from invrender import latent
+from invrender.bsdfs.registry import BSDFS
+from invrender.emitters.registry import EMITTERS
 from invrender.errors import InvrenderError
 from invrender.scene.description import Mesh, Scene
+from invrender.textures.registry import TEXTURES
 
 GEOMETRY_KINDS = ("vertices", *latent.KINDS)
 GEOMETRY_NOTE = ("includes silhouette terms and shadow-edge terms at every path vertex; "
@@ -27,24 +36,83 @@ GEOMETRY_NOTE = ("includes silhouette terms and shadow-edge terms at every path 
 
 @dataclass
 class Parameter:
+    """One entry of the map; ``owner`` holds the value (a Texture or a Mesh)."""
+
     name: str
     kind: str  # rgb | texture | vertices | translate | rotate | scale | faces | normals | ...
-    owner: object  # the Bsdf, Mesh, AreaEmitter or Environment that holds the value
-    differentiable: bool
+    owner: object
+    differentiable: bool = True
 
     @property
     def note(self) -> str:
         return GEOMETRY_NOTE if self.kind in GEOMETRY_KINDS else ""
 
+    @property
+    def storage(self):
+        """What the renderer differentiates: the texture, or the mesh's vertices."""
+        return self.owner
 
-def latent_state(mesh: Mesh) -> dict:
-    """The mesh's latent transform and the vertices it applies to, created on first use."""
-    state = mesh.__dict__.get("_latent")
-    if state is None:
-        state = {"base": mesh.vertices.copy(),
-                 "values": {k: v.copy() for k, v in latent.IDENTITY.items()}}
-        mesh.__dict__["_latent"] = state
-    return state
+    def get(self) -> np.ndarray:
+        o = self.owner
+        if isinstance(o, Mesh):
+            if self.kind in latent.KINDS:
+                return o.pose[self.kind].copy()
+            attr = {"vertices": "vertices", "faces": "faces", "normals": "normals",
+                    "texcoords": "uvs"}[self.kind]
+            return np.array(getattr(o, attr))
+        return np.asarray(TEXTURES[o.type].get(o), np.float64).copy()
+
+    def set(self, value: np.ndarray) -> None:
+        o = self.owner
+        if self.kind == "vertices":
+            o.set_vertices(value)
+        elif self.kind in latent.KINDS:
+            o.set_pose(self.kind, value)
+        else:
+            TEXTURES[o.type].set(o, value)
+
+    def jvp(self, direction: np.ndarray) -> np.ndarray:
+        """The storage's tangent (flat) for a direction in this parameter."""
+        if self.kind in latent.KINDS:
+            return latent.jvp(self.owner.base, self.owner.pose, self.kind,
+                              direction).reshape(-1)
+        return np.asarray(direction, np.float64).reshape(-1)
+
+    def vjp(self, grad: np.ndarray) -> np.ndarray:
+        """This parameter's gradient from the storage's (flat)."""
+        if self.kind in latent.KINDS:
+            return latent.vjp(self.owner.base, self.owner.pose, self.kind, grad)
+        return grad.reshape(self.get().shape)
+
+    @property
+    def direction_shape(self) -> tuple[int, ...]:
+        return (3,) if self.kind in latent.KINDS else self.get().shape
+
+
+def _texture_parameters(prefix: str, textures: dict, names) -> Iterator[Parameter]:
+    for name in names:
+        tex = textures[name]
+        plugin = TEXTURES[tex.type]
+        yield Parameter(f"{prefix}.{name}.{plugin.parameter}", plugin.kind, tex)
+
+
+def traverse(scene: Scene) -> Iterator[Parameter]:
+    """Every plugin's parameters, in Mitsuba's order: BSDFs, emitters, then shapes."""
+    for bsdf in scene.bsdfs.values():
+        yield from _texture_parameters(bsdf.id, bsdf.textures, BSDFS[bsdf.type].textures)
+    for emitter in scene.emitters:
+        yield from _texture_parameters(emitter.id, emitter.textures,
+                                       EMITTERS[emitter.type].textures)
+    for mesh in scene.meshes:
+        yield Parameter(f"{mesh.id}.vertex_positions", "vertices", mesh)
+        for kind in latent.KINDS:
+            yield Parameter(f"{mesh.id}.{kind}", kind, mesh)
+        yield Parameter(f"{mesh.id}.faces", "faces", mesh, differentiable=False)
+        if mesh.normals is not None:
+            yield Parameter(f"{mesh.id}.vertex_normals", "normals", mesh, differentiable=False)
+        if mesh.uvs is not None:
+            yield Parameter(f"{mesh.id}.vertex_texcoords", "texcoords", mesh,
+                            differentiable=False)
 
 
 class ParameterMap:
@@ -52,30 +120,7 @@ class ParameterMap:
 
     def __init__(self, scene: Scene):
         self.scene = scene
-        self._params: dict[str, Parameter] = {}
-        for bsdf in scene.bsdfs.values():
-            if bsdf.texture is not None:
-                self._add(f"{bsdf.id}.reflectance.data", "texture", bsdf)
-            else:
-                self._add(f"{bsdf.id}.reflectance.value", "rgb", bsdf)
-        if scene.environment is not None:
-            self._add(f"{scene.environment.id}.radiance.value", "rgb", scene.environment)
-        for mesh in scene.meshes:
-            if mesh.emitter is not None:
-                self._add(f"{mesh.id}.emitter.radiance.value", "rgb", mesh.emitter)
-        for mesh in scene.meshes:
-            self._add(f"{mesh.id}.vertex_positions", "vertices", mesh)
-            for kind in latent.KINDS:
-                self._add(f"{mesh.id}.{kind}", kind, mesh)
-            self._add(f"{mesh.id}.faces", "faces", mesh, differentiable=False)
-            if mesh.normals is not None:
-                self._add(f"{mesh.id}.vertex_normals", "normals", mesh, differentiable=False)
-            if mesh.uvs is not None:
-                self._add(f"{mesh.id}.vertex_texcoords", "texcoords", mesh,
-                          differentiable=False)
-
-    def _add(self, name: str, kind: str, owner, differentiable: bool = True) -> None:
-        self._params[name] = Parameter(name, kind, owner, differentiable)
+        self._params = {p.name: p for p in traverse(scene)}
 
     def __iter__(self):
         return iter(self._params.values())
@@ -97,24 +142,14 @@ class ParameterMap:
 
     def __getitem__(self, name: str) -> np.ndarray:
         """A copy of the current value."""
-        p = self.parameter(name)
-        o = p.owner
-        if p.kind == "rgb":
-            return np.array(o.reflectance if hasattr(o, "reflectance") else o.radiance, float)
-        if p.kind == "texture":
-            return np.array(o.texture.data, np.float64)
-        if p.kind in latent.KINDS:
-            return latent_state(o)["values"][p.kind].copy()
-        attr = {"vertices": "vertices", "faces": "faces", "normals": "normals",
-                "texcoords": "uvs"}[p.kind]
-        return np.array(getattr(o, attr))
+        return self.parameter(name).get()
 
     def __setitem__(self, name: str, value) -> None:
         p = self.parameter(name)
         if not p.differentiable:
             raise InvrenderError(f"parameter '{name}' is read-only",
                                  hint="only differentiable parameters can be set")
-        current = self[name]
+        current = p.get()
         value = np.asarray(value, np.float64)
         if value.shape != current.shape:
             try:
@@ -124,27 +159,10 @@ class ParameterMap:
                                      f"{value.shape}") from None
         if not np.all(np.isfinite(value)):
             raise InvrenderError(f"non-finite value for parameter '{name}'")
-        o = p.owner
-        if p.kind == "rgb":
-            setattr(o, "reflectance" if hasattr(o, "reflectance") else "radiance", value)
-        elif p.kind == "texture":
-            o.texture.data = value
-        elif p.kind == "vertices":
-            o.vertices = value
-            o.__dict__.pop("_latent", None)  # explicit vertices become the new base
-        else:
-            state = latent_state(o)
-            state["values"][p.kind] = value
-            o.vertices = latent.apply(state["base"], state["values"])
-        mark_dirty(self.scene)
+        p.set(value)
 
     def values(self, names) -> dict[str, np.ndarray]:
         return {n: self[n] for n in names}
-
-
-def mark_dirty(scene: Scene) -> None:
-    """Tell the renderer that parameter values changed and must be uploaded."""
-    scene.__dict__["_version"] = scene.__dict__.get("_version", 0) + 1
 
 
 def unknown_parameter(name: str, known: list[str]) -> InvrenderError:

@@ -1,7 +1,8 @@
 """``invrender.render``: the forward renderer as a Python function.
 
-Large sample counts render in passes; each pass is one kernel launch over all pixels, so
-memory is flat in spp and a progress bar can follow the passes.
+Large sample counts render in passes; each pass is one path-kernel launch over all pixels
+and one film kernel that splats it, so memory is flat in spp and a progress bar can follow
+the passes.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from invrender import runtime
-from invrender.integrators.path import PathIntegrator, depth_argument
+from invrender.engine import Engine
+from invrender.film import Film
+from invrender.integrators.path import Tracer
 from invrender.scene.description import Scene
 
-SAMPLES_PER_PASS = 1 << 20  # about one million paths per kernel launch
+SAMPLES_PER_PASS = 1 << 20  # about one million paths per kernel launch (= the capacity)
 
 
 @dataclass
@@ -33,66 +35,72 @@ class RenderStats:
         return self.samples / steady if steady > 0 else float("nan")
 
 
-def prepare(scene: Scene):
-    """The Taichi fields and integrator of ``scene``, built once and kept on the scene."""
-    from invrender.scene.fields import SceneFields
-
-    rt = runtime.current()
-    cached = scene.__dict__.get("_taichi")
-    if cached is None or cached[0] is not rt:
-        fields = SceneFields(scene)
-        cached = (rt, fields, PathIntegrator(fields))
-        scene.__dict__["_taichi"] = cached
-    fields = cached[1]
-    if fields.version != scene.__dict__.get("_version", 0):
-        fields.upload_values()
-    return fields, cached[2]
-
-
 def split(spp: int, per_pass: int) -> list[tuple[int, int]]:
     """(first sample, count) pairs covering spp samples per pixel, per_pass at a time."""
     return [(s, min(per_pass, spp - s)) for s in range(0, spp, per_pass)]
 
 
-def passes(width: int, height: int, spp: int) -> list[tuple[int, int]]:
-    """Split spp into passes of about SAMPLES_PER_PASS paths."""
-    return split(spp, max(1, SAMPLES_PER_PASS // (width * height)))
+def passes(width: int, height: int, spp: int,
+           samples: int | None = None) -> list[tuple[int, int, int, int]]:
+    """(first sample, count, first row, rows) covering the image, at most ``samples``
+    (default SAMPLES_PER_PASS) samples each: whole images of several samples per pixel,
+    or bands of rows."""
+    samples = SAMPLES_PER_PASS if samples is None else samples
+    per_image = width * height
+    if per_image <= samples:
+        return [(s, c, 0, height) for s, c in split(spp, samples // per_image)]
+    rows = max(1, samples // width)
+    return [(s, 1, r, min(rows, height - r)) for s in range(spp) for r in range(0, height,
+                                                                                  rows)]
 
 
 def render(scene: Scene, spp: int | None = None, seed: int = 0, max_depth: int | None = None,
-           progress: Callable[[int, int], None] | None = None,
+           sensor: int = 0, progress: Callable[[int, int], None] | None = None,
            stats: RenderStats | None = None) -> np.ndarray:
-    """Render ``scene`` and return linear RGB radiance, shape (H, W, 3), float32 (float64
-    when the runtime precision is f64).
+    """Render ``scene`` through sensor ``sensor`` and return linear RGB radiance, shape
+    (H, W, 3), float32 (float64 when the runtime precision is f64).
 
-    ``spp`` and ``max_depth`` default to the scene's; ``seed`` picks independent noise.
-    ``progress(done, total)`` is called after each pass.
+    ``spp`` and ``max_depth`` default to the sensor's and the scene's; ``seed`` picks
+    independent noise. ``progress(done, total)`` is called after each pass.
     """
-    spp = scene.spp if spp is None else int(spp)
+    desc = scene.sensor(sensor)
+    spp = desc.spp if spp is None else int(spp)
     depth = scene.max_depth if max_depth is None else int(max_depth)
     if spp < 1:
         raise ValueError("spp must be at least 1")
-    fields, integrator = prepare(scene)
-    integrator.sum.fill(0.0)
     start = time.perf_counter()
+    g = Engine.of(scene).sync(sensor)
+    tracer, film = Tracer(g), g.kernels(Film)
+    width, height = desc.width, desc.height
+    g.film_sum.fill(0.0)
+    g.film_weight.fill(0.0)
     compile_seconds = 0.0
-    if not integrator.compiled:  # a launch with no samples compiles and does nothing else
-        integrator.render_pass(0, 0, 0, 1, 1)
+    if not g.compiled_render:  # launches with no samples compile and do nothing else
+        tracer.grid(sensor, width, seed, 0, 1, 0, 0, 1, 1)
+        film.develop(sensor, width, height, seed & 0xFFFFFFFF, 0, 1, 0, 0)
         runtime_sync()
-        integrator.compiled = True
+        g.compiled_render = True
         compile_seconds = time.perf_counter() - start
-    for first, count in passes(fields.width, fields.height, spp):
-        integrator.render_pass(seed & 0xFFFFFFFF, first, count, depth_argument(depth),
-                               scene.rr_depth)
+    todo = passes(width, height, spp, min(SAMPLES_PER_PASS, g.state.capacity.samples))
+    for k, (first, count, row0, rows) in enumerate(todo):
+        tracer.grid(sensor, width, seed, first, count, row0, rows, depth, scene.rr_depth)
+        film.develop(sensor, width, height, seed & 0xFFFFFFFF, first, count, row0, rows)
         if progress is not None:
-            progress(first + count, spp)
-    runtime_sync()
-    image = integrator.sum.to_numpy() / spp  # float32, or float64 in f64 precision
+            progress(k + 1, len(todo))
+    image = developed(g, width, height)
     if stats is not None:
         stats.seconds = time.perf_counter() - start
         stats.compile_seconds = compile_seconds
-        stats.samples = spp * fields.width * fields.height
+        stats.samples = spp * width * height
     return image
+
+
+def developed(g, width: int, height: int) -> np.ndarray:
+    """The film's sums over its weights (0 where a pixel received no weight)."""
+    n = width * height
+    total = g.film_sum.to_numpy()[:3 * n].reshape(height, width, 3)
+    weight = g.film_weight.to_numpy()[:n].reshape(height, width, 1)
+    return total / np.where(weight == 0, 1, weight).astype(total.dtype)
 
 
 def runtime_sync() -> None:

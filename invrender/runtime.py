@@ -30,6 +30,13 @@ class Runtime:
 
 
 _current: Runtime | None = None
+_on_init: list = []
+
+
+def on_init(callback) -> None:
+    """Call ``callback(default float type)`` whenever Taichi (re)starts: Taichi types that
+    must follow the precision (structs with scalar members) are made anew there."""
+    _on_init.append(callback)
 
 
 def _cuda_available() -> bool:
@@ -77,6 +84,8 @@ def init(arch: str = "auto", precision: str = "f32", debug: bool = False) -> Run
     else:
         _quiet_init(ti.cpu, kwargs)
     _current = Runtime(wanted, precision, debug)
+    for callback in _on_init:
+        callback(fp)
     return _current
 
 

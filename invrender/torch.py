@@ -70,8 +70,8 @@ class RenderFunction(torch.autograd.Function):
 
     ``apply(scene, names, options, *values)``: ``options`` is (spp, seed, max_depth,
     decorrelate). The forward leaves the values in the scene (the parameter map); the
-    backward writes them back first if the scene changed in between (another render), so
-    that the Jacobian is taken where the forward was. Parameters that this call did not
+    backward writes them back first (another render may have changed them), so that the
+    Jacobian is taken where the forward was. Parameters that this call did not
     set are used as the scene holds them at backward time.
     """
 
@@ -83,7 +83,6 @@ class RenderFunction(torch.autograd.Function):
             pmap[name] = _to_numpy(value)
         image = _render_numpy(scene, spp=spp, seed=seed, max_depth=max_depth)
         ctx.scene, ctx.names, ctx.options = scene, names, options
-        ctx.version = scene.__dict__.get("_version", 0)
         ctx.inputs = [(v.shape, v.dtype, v.device) for v in values]
         ctx.save_for_backward(*values)  # references, no copies; torch checks their versions
         out = torch.from_numpy(image)  # shares the array render returned: no copy
@@ -99,10 +98,9 @@ class RenderFunction(torch.autograd.Function):
             return none + (None,) * len(ctx.names)
         scene = ctx.scene
         spp, seed, max_depth, decorrelate = ctx.options
-        if scene.__dict__.get("_version", 0) != ctx.version:  # rendered again since
-            pmap = ParameterMap(scene)
-            for name, value in zip(ctx.names, ctx.saved_tensors, strict=True):
-                pmap[name] = _to_numpy(value)
+        pmap = ParameterMap(scene)  # the forward's values (unchanged ones upload nothing)
+        for name, value in zip(ctx.names, ctx.saved_tensors, strict=True):
+            pmap[name] = _to_numpy(value)
         grads = image_backward(scene, wanted, _to_numpy(grad_image), spp=spp, seed=seed,
                                max_depth=max_depth, decorrelate=decorrelate)
         out = []

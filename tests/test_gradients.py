@@ -8,6 +8,7 @@ no visibility change under the small steps used).
 import numpy as np
 import pytest
 import taichi as ti
+from taichi.lang.enums import AutodiffMode
 
 import invrender
 from invrender import runtime
@@ -52,7 +53,7 @@ def test_replay_reproduces_the_traced_image(scene_name):
     scene = shared(scene_name, max_depth=3)
     diff = DiffRenderer.of(scene, 3)
     diff.trace(seed=4, first=0, count=4, rr_depth=scene.rr_depth)
-    traced = diff.integrator.sum.to_numpy() / 4
+    traced = diff.traced_image()
     replayed = diff.replay_image(4)
     np.testing.assert_allclose(replayed, traced, rtol=2e-5, atol=2e-6 * traced.max())
 
@@ -164,38 +165,51 @@ def test_changing_values_does_not_recompile():
     target = np.zeros((RES, RES, 3))
     invrender.render_grad(scene, ["red.reflectance.value"], target=target, spp=1)
     diff = DiffRenderer.of(scene, 3)
-    kernels = (diff.replay.shade, diff.integrator.trace_pass, diff.integrator.render_pass)
+    kernels = (diff.replay.vertex, diff.tracer.kernel.run, diff.film.develop)
     before = [len(k._primal.compiled_kernels) for k in kernels]
+    assert before == [1, 1, 1]
     for value in ([0.2, 0.3, 0.4], [0.7, 0.1, 0.5]):
         pmap["red.reflectance.value"] = value
         pmap["light.emitter.radiance.value"] = [10, 10, 10]
         pmap["smallbox.translate"] = [0.01, 0, 0]
         invrender.render_grad(scene, ["red.reflectance.value"], target=target, spp=1)
     assert [len(k._primal.compiled_kernels) for k in kernels] == before
-    assert DiffRenderer.of(scene, 3) is diff
+    assert DiffRenderer.of(scene, 3).g is diff.g  # the same program: the same kernels
 
 
-def test_shade_obeys_the_global_data_access_rules(test_arch):
-    """Taichi's checker (debug mode, Tape validation) finds no read-after-write in shade."""
+def test_replay_obeys_the_global_data_access_rules(test_arch):
+    """Taichi's checker (debug mode, Tape validation) finds no read-after-write in the
+    replay's vertex kernels."""
     runtime.init(test_arch, debug=True)
     try:
         scene = load("cbox_textured.xml", max_depth=3)
         diff = DiffRenderer.of(scene, 3)
-        diff.trace(seed=1, first=0, count=1, rr_depth=5)
+        vertices = diff.trace(seed=1, first=0, count=1, rr_depth=5)
+        n = RES * RES
         loss = ti.field(ti.f32, shape=(), needs_grad=True)
-        image = diff.replay.image
+        radiance = diff.g.rec.radiance
 
         @ti.kernel
-        def weighted_sum():
-            for i, j, c in image:
-                loss[None] += image[i, j, c] * (1.0 + 0.1 * c)
+        def weighted_sum(n: ti.i32):
+            for j in range(3 * n):
+                loss[None] += radiance[j] * (1.0 + 0.1 * (j % 3))
 
-        image.fill(0.0)
-        with ti.ad.Tape(loss=loss, validation=True):
-            diff.replay.shade(diff.n_samples(1), 1.0)
-            weighted_sum()
-        assert np.abs(diff.fields.bsdf_reflectance.grad.to_numpy()).sum() > 0
-        assert np.abs(diff.fields.tex_data.grad.to_numpy()).sum() > 0
-        assert np.abs(diff.fields.vtx.grad.to_numpy()).sum() > 0
+        kernels = (diff.replay.clear, diff.replay.vertex)
+        try:
+            with ti.ad.Tape(loss=loss, validation=True):
+                diff.replay.clear(n)
+                for k in range(vertices):
+                    diff.replay.vertex(k, n, 3)
+                weighted_sum(n)
+        finally:  # Tape leaves the kernels in validation mode; later tests need them plain
+            for kernel in kernels:
+                kernel._primal.autodiff_mode = AutodiffMode.NONE
+        grad = diff.g.params.grad.to_numpy()
+        layout = diff.engine.layout
+        red = layout.slot(scene.bsdfs["red"].textures["reflectance"])
+        tiles = layout.slot(scene.bsdfs["tiles"].textures["reflectance"])
+        assert np.abs(grad[red.start:red.start + red.count]).sum() > 0
+        assert np.abs(grad[tiles.start:tiles.start + tiles.count]).sum() > 0
+        assert np.abs(diff.g.vtx.grad.to_numpy()).sum() > 0
     finally:
         runtime.init(test_arch)

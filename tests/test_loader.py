@@ -89,16 +89,16 @@ def test_cbox_loads_as_mitsuba_does(cbox_path):
     scene = load_scene(cbox_path)
     assert [m.id for m in scene.meshes] == ["light", "floor", "ceiling", "back", "greenwall",
                                             "redwall", "smallbox", "largebox"]
-    assert (scene.spp, scene.max_depth, scene.rr_depth, scene.integrator) == (64, 3, 5, "path")
-    assert (scene.camera.width, scene.camera.height) == (256, 256)
-    assert scene.camera.fov == pytest.approx(39.3077) and scene.camera.fov_axis == "x"
-    np.testing.assert_allclose(scene.camera.to_world[:3, 3], [0, 0, 3.9])
+    assert (scene.sensors[0].spp, scene.max_depth, scene.rr_depth, scene.integrator) == (64, 3, 5, "path")
+    assert (scene.sensors[0].width, scene.sensors[0].height) == (256, 256)
+    assert scene.sensors[0].fov == pytest.approx(39.3077) and scene.sensors[0].fov_axis == "x"
+    np.testing.assert_allclose(scene.sensors[0].to_world[:3, 3], [0, 0, 3.9])
     assert set(scene.bsdfs) == {"white", "red", "green", "box"}
-    np.testing.assert_allclose(scene.bsdfs["red"].reflectance, [0.570068, 0.0430135, 0.0443706])
+    np.testing.assert_allclose(scene.bsdfs["red"].textures["reflectance"].value, [0.570068, 0.0430135, 0.0443706])
     assert scene.environment is None
 
     light = scene.meshes[0]
-    np.testing.assert_allclose(light.emitter.radiance, [18.387, 13.9873, 6.75357])
+    np.testing.assert_allclose(light.emitter.textures["radiance"].value, [18.387, 13.9873, 6.75357])
     np.testing.assert_allclose(light.vertices[:, 1], 0.99)  # moved 0.01 down
     assert light.bsdf == "white" and light.emitter.source.line == line_of(cbox_path, "area")
     assert all(m.emitter is None for m in scene.meshes[1:])
@@ -121,12 +121,12 @@ def test_cbox_smallbox_keeps_the_file_vertex_order(cbox_path):
 
 def test_cbox_overrides_replace_defaults(cbox_path):
     scene = load_scene(cbox_path, spp=4, res=64, max_depth=2)
-    assert scene.spp == 4 and scene.max_depth == 2
-    assert (scene.camera.width, scene.camera.height) == (64, 64)
+    assert scene.sensors[0].spp == 4 and scene.max_depth == 2
+    assert (scene.sensors[0].width, scene.sensors[0].height) == (64, 64)
 
 
 def test_lookat_columns_are_left_up_direction_origin(cbox_path):
-    np.testing.assert_allclose(load_scene(cbox_path).camera.to_world,
+    np.testing.assert_allclose(load_scene(cbox_path).sensors[0].to_world,
                                [[-1, 0, 0, 0], [0, 1, 0, 0], [0, 0, -1, 3.9], [0, 0, 0, 1]])
 
 
@@ -202,9 +202,9 @@ def test_defaults_substitute_and_overrides_win(tmp_path):
         <bsdf type="diffuse" id="a"><rgb name="reflectance" value="$twice"/></bsdf>
         <shape type="obj" id="q"><string name="filename" value="$mesh.obj"/><ref id="a"/></shape>
         """)
-    np.testing.assert_allclose(load_scene(path).bsdfs["a"].reflectance, [0.25, 0.25, 1])
-    np.testing.assert_allclose(load_scene(path, grey=0.5).bsdfs["a"].reflectance, [0.5, 0.5, 1])
-    np.testing.assert_allclose(load_scene(path, twice="0.1").bsdfs["a"].reflectance, [0.1] * 3)
+    np.testing.assert_allclose(load_scene(path).bsdfs["a"].textures["reflectance"].value, [0.25, 0.25, 1])
+    np.testing.assert_allclose(load_scene(path, grey=0.5).bsdfs["a"].textures["reflectance"].value, [0.5, 0.5, 1])
+    np.testing.assert_allclose(load_scene(path, twice="0.1").bsdfs["a"].textures["reflectance"].value, [0.1] * 3)
 
 
 def test_undefined_name_is_an_error_naming_it(tmp_path):
@@ -212,7 +212,7 @@ def test_undefined_name_is_an_error_naming_it(tmp_path):
                  '<float name="reflectance" value="$albedo"/></bsdf>')
     message = load_error(path)
     assert f"scene.xml:{line_of(path, '$albedo')}:" in message and "$albedo" in message
-    assert load_scene(path, albedo=0.3).bsdfs["_unnamed_0"].reflectance[0] == 0.3
+    assert load_scene(path, albedo=0.3).bsdfs["_unnamed_0"].textures["reflectance"].value[0] == 0.3
 
 
 # --- plugins ----------------------------------------------------------------------------------
@@ -234,25 +234,25 @@ def test_scene_level_plugins(tmp_path):
         <shape type="rectangle" id="bare"/>
         """)
     scene = load_scene(path)
-    assert (scene.integrator, scene.max_depth, scene.rr_depth, scene.spp) == ("path", -1, 3, 4)
-    np.testing.assert_allclose(scene.environment.radiance, [0.5, 1, 2])
+    assert (scene.integrator, scene.max_depth, scene.rr_depth, scene.sensors[0].spp) == ("path", -1, 3, 4)
+    np.testing.assert_allclose(scene.environment.textures["radiance"].value, [0.5, 1, 2])
     paper = scene.bsdfs["paper"]
     assert paper.twosided and paper.source.line == line_of(path, 'id="paper"')
-    np.testing.assert_allclose(paper.reflectance, [0.8] * 3)
+    np.testing.assert_allclose(paper.textures["reflectance"].value, [0.8] * 3)
     # names as Mitsuba's traverse gives them; 0.5 grey is Mitsuba's default reflectance
     assert [m.bsdf for m in scene.meshes] == ["paper", "inline.bsdf", "named", "bare.bsdf"]
     assert scene.meshes[0].id.startswith("_unnamed_")
-    np.testing.assert_allclose(scene.bsdfs["bare.bsdf"].reflectance, [0.5] * 3)
-    assert (scene.camera.width, scene.camera.height, scene.camera.fov) == (8, 6, 45)
+    np.testing.assert_allclose(scene.bsdfs["bare.bsdf"].textures["reflectance"].value, [0.5] * 3)
+    assert (scene.sensors[0].width, scene.sensors[0].height, scene.sensors[0].fov) == (8, 6, 45)
 
 
 def test_camera_defaults_follow_mitsuba(tmp_path):
     path = write(tmp_path, '<sensor type="perspective"><float name="fov" value="30"/></sensor>',
                  sensor=False)
     scene = load_scene(path)
-    assert (scene.camera.width, scene.camera.height, scene.spp) == (768, 576, 4)
+    assert (scene.sensors[0].width, scene.sensors[0].height, scene.sensors[0].spp) == (768, 576, 4)
     assert scene.max_depth == -1 and scene.rr_depth == 5
-    np.testing.assert_array_equal(scene.camera.to_world, np.eye(4))
+    np.testing.assert_array_equal(scene.sensors[0].to_world, np.eye(4))
 
 
 # --- built-in shapes --------------------------------------------------------------------------
@@ -409,8 +409,8 @@ def test_png_texture_is_linearised_unless_raw(tmp_path):
         </bsdf>
         """)
     bsdfs = load_scene(path).bsdfs
-    lin, raw = bsdfs["lin"].texture, bsdfs["raw"].texture
-    assert bsdfs["lin"].reflectance is None
+    lin, raw = bsdfs["lin"].textures["reflectance"], bsdfs["raw"].textures["reflectance"]
+    assert (lin.type, lin.value) == ("bitmap", None)
     assert lin.data.shape == (2, 3, 3) and lin.data.dtype == np.float32
     np.testing.assert_allclose(lin.data[0, 0], [((128 / 255 + 0.055) / 1.055) ** 2.4, 0, 1],
                                rtol=1e-6)
@@ -433,7 +433,7 @@ def test_exr_texture_is_read_as_linear_float(tmp_path):
             </bsdf>
         </bsdf>
         """)
-    texture = load_scene(path).bsdfs["t"].texture
+    texture = load_scene(path).bsdfs["t"].textures["reflectance"]
     np.testing.assert_array_equal(texture.data, pixels)
 
 
@@ -481,9 +481,17 @@ ERROR_CASES = {
                                       "</shape>", "lamp", 'needs a <rgb name="radiance">'),
     "unexpected attribute": ('<shape type="cube" colour="red"/>', "colour",
                              "unexpected attribute 'colour'"),
-    "gaussian filter": ('<sensor type="perspective"><float name="fov" value="40"/>\n'
-                        '<film type="hdrfilm"><rfilter type="gaussian"/></film></sensor>',
-                        "gaussian", "unsupported rfilter type 'gaussian'"),
+    "unknown filter": ('<sensor type="perspective"><float name="fov" value="40"/>\n'
+                       '<film type="hdrfilm"><rfilter type="catmullrom"/></film></sensor>',
+                       "catmullrom", "unsupported rfilter type 'catmullrom'"),
+    "negative stddev": ('<sensor type="perspective"><float name="fov" value="40"/>\n'
+                        '<film type="hdrfilm"><rfilter type="gaussian">\n'
+                        '<float name="stddev" value="-0.5"/></rfilter></film></sensor>',
+                        "stddev", "gaussian filter stddev must be a positive number"),
+    "zero tent radius": ('<sensor type="perspective"><float name="fov" value="40"/>\n'
+                         '<film type="hdrfilm"><rfilter type="tent">\n'
+                         '<float name="radius" value="0"/></rfilter></film></sensor>',
+                         "radius", "tent filter radius must be a positive number"),
     "missing fov": ('<sensor type="perspective" id="cam"/>', "cam", 'needs a <float name="fov">'),
     "texture not found": ('<bsdf type="diffuse"><texture type="bitmap" name="reflectance">'
                           '<string name="filename" value="nope.png"/></texture></bsdf>',

@@ -30,6 +30,16 @@ def user_errors(fn):
     return wrapper
 
 
+def choose_sensor(scene, index: int, res: tuple[int, int] = (0, 0)):
+    """The scene's sensor ``index`` (--sensor), with its film resized by --res if given."""
+    if res != (0, 0) and min(res) < 1:
+        raise typer.BadParameter("width and height must be positive", param_hint="--res")
+    sensor = scene.sensor(index)
+    if res != (0, 0):
+        sensor.width, sensor.height = res
+    return sensor
+
+
 def start_runtime(arch: str) -> None:
     from invrender import runtime
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from invrender.cli._util import console, parse_vector, user_errors
+from invrender.cli._util import choose_sensor, console, parse_vector, user_errors
 
 TOLERANCE = {"f64": 1e-5, "f32": 2e-2}
 
@@ -23,6 +23,7 @@ def check_grad_command(
     seed: int = typer.Option(0, "--seed", help="random seed"),
     precision: str = typer.Option("f64", "--precision", help="f64 (default) or f32"),
     eps: float = typer.Option(None, "--eps", help="finite-difference step"),
+    sensor: int = typer.Option(0, "--sensor", help="which <sensor> of the scene (0 first)"),
     arch: str = typer.Option("auto", "--arch", help="auto | cpu | cuda"),
 ) -> None:
     """Compare forward mode, reverse mode and central finite differences on the same samples.
@@ -36,13 +37,13 @@ def check_grad_command(
     from invrender.scene.loader import load_scene
 
     scene = load_scene(scene_path)
-    scene.camera.width, scene.camera.height = res
+    choose_sensor(scene, sensor, res)
     p = ParameterMap(scene).parameter(param)
     runtime.init(arch, precision=precision)
     vector = parse_vector(direction, "--direction") if direction else None
     with console.status("forward, reverse and finite differences ..."):
         result = check_grad(scene, param, vector, spp=spp, seed=seed, max_depth=max_depth,
-                            eps=eps)
+                            eps=eps, sensor=sensor)
     table = Table(title=f"d(w . image) / d {param}  ({precision}, {spp} spp, eps {result.eps:.2g})")
     table.add_column("method")
     table.add_column("value", justify="right")

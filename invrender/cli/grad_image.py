@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from invrender.cli._util import console, parse_vector, start_runtime, user_errors
+from invrender.cli._util import choose_sensor, console, parse_vector, start_runtime, user_errors
 
 
 @user_errors
@@ -19,6 +19,7 @@ def grad_image_command(
     res: tuple[int, int] = typer.Option((0, 0), "--res", help="film width and height"),
     max_depth: int = typer.Option(None, "--max-depth", help="Mitsuba max_depth"),
     seed: int = typer.Option(0, "--seed", help="random seed"),
+    sensor: int = typer.Option(0, "--sensor", help="which <sensor> of the scene (0 first)"),
     arch: str = typer.Option("auto", "--arch", help="auto | cpu | cuda"),
     output: Path = typer.Option(None, "-o", "--output", help="EXR path (PNG written beside)"),
 ) -> None:
@@ -32,14 +33,14 @@ def grad_image_command(
     from invrender.scene.loader import load_scene
 
     scene = load_scene(scene_path)
-    if res != (0, 0):
-        scene.camera.width, scene.camera.height = res
+    choose_sensor(scene, sensor, res)
     p = ParameterMap(scene).parameter(param)
     start_runtime(arch)
     vector = parse_vector(direction, "--direction") if direction else None
     t0 = time.perf_counter()
     with console.status(f"forward-mode derivative of {param} ..."):
-        image = grad_image(scene, param, vector, spp=spp, seed=seed, max_depth=max_depth)
+        image = grad_image(scene, param, vector, spp=spp, seed=seed, max_depth=max_depth,
+                           sensor=sensor)
     seconds = time.perf_counter() - t0
     output = output or Path(f"grad_{param}.exr")
     exr = write_exr(output.with_suffix(".exr"), image)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from invrender.cli._util import console, start_runtime, user_errors
+from invrender.cli._util import choose_sensor, console, start_runtime, user_errors
 
 
 @user_errors
@@ -17,6 +17,7 @@ def render_command(
     res: tuple[int, int] = typer.Option((0, 0), "--res", help="film width and height"),
     max_depth: int = typer.Option(None, "--max-depth", help="Mitsuba max_depth, -1 unbounded"),
     seed: int = typer.Option(0, "--seed", help="random seed; same seed, same image"),
+    sensor: int = typer.Option(0, "--sensor", help="which <sensor> of the scene (0 first)"),
     arch: str = typer.Option("auto", "--arch", help="auto | cpu | cuda"),
     output: Path = typer.Option(None, "-o", "--output", help="EXR path (PNG written beside)"),
 ) -> None:
@@ -25,25 +26,23 @@ def render_command(
     from invrender.renderer import RenderStats, render
     from invrender.scene.loader import load_scene
 
-    if res != (0, 0) and min(res) < 1:
-        raise typer.BadParameter("width and height must be positive", param_hint="--res")
     scene = load_scene(scene_path)
-    if res != (0, 0):
-        scene.camera.width, scene.camera.height = res
+    desc = choose_sensor(scene, sensor, res)
     start_runtime(arch)
-    spp = scene.spp if spp is None else spp
+    spp = desc.spp if spp is None else spp
     stats = RenderStats()
-    with Progress(TextColumn("[bold]rendering"), BarColumn(), TextColumn("{task.completed}/"
-                  "{task.total} spp"), TimeRemainingColumn(), console=console,
+    with Progress(TextColumn("[bold]rendering"), BarColumn(), TextColumn("pass {task.completed}/"
+                  "{task.total}"), TimeRemainingColumn(), console=console,
                   transient=True) as bar:
-        task = bar.add_task("render", total=spp)
-        image = render(scene, spp=spp, seed=seed, max_depth=max_depth, stats=stats,
-                       progress=lambda done, total: bar.update(task, completed=done))
+        task = bar.add_task("render", total=None)
+        image = render(scene, spp=spp, seed=seed, max_depth=max_depth, sensor=sensor,
+                       stats=stats, progress=lambda done, total: bar.update(
+                           task, completed=done, total=total))
     output = output or Path(scene_path.stem + ".exr")
     exr = write_exr(output.with_suffix(".exr"), image)
     png = write_png(output.with_suffix(".png"), image)
     steady = stats.seconds - stats.compile_seconds
-    console.print(f"{scene.camera.width}x{scene.camera.height}, {spp} spp: "
+    console.print(f"{desc.width}x{desc.height}, {spp} spp: "
                   f"{stats.seconds:.2f} s total, {stats.compile_seconds:.2f} s compile, "
                   f"{steady:.2f} s rendering, "
                   f"{stats.samples_per_second / 1e6:.2f} M samples/s")

@@ -1,20 +1,20 @@
 """Ray-triangle intersection and stackless BVH traversal, as Taichi functions.
 
-``g`` is a ``SceneFields``. The BVH is in DFS preorder with skip links (see ``bvh.py``):
-on a box hit go to the next node, on a miss jump to ``skip``; no stack, so it runs the
-same on the CPU and CUDA backends.
+``g`` is a ``program.Program`` (the state's fields). The BVH is in DFS preorder with skip
+links (see ``bvh.py``): on a box hit go to the next node, on a miss jump to ``skip``; no
+stack, so it runs the same on the CPU and CUDA backends.
 """
 
 import taichi as ti
-
-from invrender.scene.fields import vec3_at
 
 vec3 = ti.math.vec3
 
 
 @ti.func
 def vertex(g: ti.template(), i: ti.i32) -> vec3:
-    return vec3_at(g.vtx, 3 * i)
+    """Vertex i in the render precision (the field is float64)."""
+    return vec3(ti.cast(g.vtx[3 * i], float), ti.cast(g.vtx[3 * i + 1], float),
+                ti.cast(g.vtx[3 * i + 2], float))
 
 
 @ti.func
@@ -83,7 +83,7 @@ def traverse(g: ti.template(), o: vec3, d: vec3, tmin, tmax, skip_a: ti.i32, ski
     best_t = tmax
     best_b1 = 0.0
     best_b2 = 0.0
-    n = g.n_nodes[0]
+    n = g.counts[0]  # live nodes
     i = 0
     while i < n:
         if box_entry(g, i, o, inv_d, best_t) >= 0.0:

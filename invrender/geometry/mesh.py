@@ -14,7 +14,7 @@ Everything here matches what Mitsuba 3 builds for the same input, vertex for ver
 - Built-in shapes: the same vertex tables, winding and uvs as Mitsuba's ``rectangle`` and
   ``cube``; ``sphere`` is analytic in Mitsuba and a UV-sphere mesh here (``uv_sphere``).
 
-No Taichi here: the loader calls these functions, ``scene.fields`` uploads the result.
+No Taichi here: the loader calls these functions, ``engine`` uploads the result.
 """
 
 from __future__ import annotations

@@ -6,10 +6,12 @@ move too, and add  d I_p = integral over those lines of  (L_in - L_out) v_n  dl.
 We sample points on the projected discontinuity edges proportionally to their length
 (one edge-point sample per pixel sample), estimate L on both sides with one path each
 (shared random numbers, film points offset by EPS pixels along the edge normal) and keep,
-per sample, a pixel, an RGB weight and the two endpoint vertices with 3-vectors c0, c1 such
-that the normal velocity is c0 . v0_dot + c1 . v1_dot (``BoundarySamples``, which the shadow
-term fills with more vertices). Forward and reverse mode are then the same numbers used as a
-product and as its transpose (exact transposes).
+per sample, its film point, an RGB weight and the two endpoint vertices with 3-vectors c0,
+c1 such that the normal velocity is c0 . v0_dot + c1 . v1_dot (``BoundarySamples``, which
+the shadow term fills with more vertices). A sample reaches the pixels around its film
+point through the sensor's filter, with the weights the interior samples of the pass have
+(``Splat``). Forward and reverse mode are then the same numbers used as a product and as
+its transpose (exact transposes).
 """
 
 from __future__ import annotations
@@ -19,16 +21,40 @@ from dataclasses import dataclass
 import numpy as np
 
 from invrender.geometry.edges import EdgeSet, build_edges, discontinuity_edges
+from invrender.sensors.registry import SENSORS
 
 EPS = 1e-3  # film offset of the two sides, in pixels
 
 
 @dataclass
-class BoundarySamples:
-    """Boundary samples: each adds  weight * sum_k c[k] . v_dot[v[k]]  to its pixel, where
-    v_dot are vertex velocities (unused slots have c = 0)."""
+class Splat:
+    """How samples at film points reach pixels: pixel ids (S, F), -1 for none, and factors
+    (S, F): the filter weight over the pixel's total weight, times spp (so that a weight
+    per sample of spp per pixel means the same as for the interior samples)."""
 
-    pixel: np.ndarray  # (S,) flat pixel index (row * width + column)
+    pixels: np.ndarray
+    factors: np.ndarray
+
+    def to_image(self, values: np.ndarray, n_pixels: int) -> np.ndarray:
+        """sum over samples of factor * values (S, 3), as an (n_pixels, 3) image."""
+        ok = self.pixels >= 0
+        contrib = self.factors[..., None] * values[:, None, :]
+        return _scatter(self.pixels[ok], contrib[ok], n_pixels)
+
+    def from_image(self, image: np.ndarray) -> np.ndarray:
+        """The transpose: per sample, sum over its pixels of factor * image[pixel] (S, 3)."""
+        flat = image.reshape(-1, 3)
+        gathered = flat[np.maximum(self.pixels, 0)] * np.where(self.pixels >= 0,
+                                                                self.factors, 0.0)[..., None]
+        return gathered.sum(1)
+
+
+@dataclass
+class BoundarySamples:
+    """Boundary samples: each adds  weight * sum_k c[k] . v_dot[v[k]]  at its film point,
+    where v_dot are vertex velocities (unused slots have c = 0)."""
+
+    film: np.ndarray  # (S, 2) film point in pixels
     weight: np.ndarray  # (S, 3) (L_in - L_out) / pdf / N
     v: np.ndarray  # (S, K) global vertex indices
     c: np.ndarray  # (S, K, 3) velocity coefficients
@@ -40,21 +66,20 @@ class BoundarySamples:
             return None
         k = max(p.v.shape[1] for p in parts)  # pad the vertex slots to the widest part
         return BoundarySamples(
-            np.concatenate([p.pixel for p in parts]),
+            np.concatenate([p.film for p in parts]),
             np.concatenate([p.weight for p in parts]),
             np.concatenate([np.pad(p.v, ((0, 0), (0, k - p.v.shape[1]))) for p in parts]),
             np.concatenate([np.pad(p.c, ((0, 0), (0, k - p.v.shape[1]), (0, 0)))
                             for p in parts]))
 
-    def forward(self, vertex_tangent: np.ndarray, shape) -> np.ndarray:
+    def forward(self, vertex_tangent: np.ndarray, shape, splat: Splat) -> np.ndarray:
         """Boundary part of d image / d t for vertex velocities (N, 3)."""
         speed = np.einsum("skj,skj->s", self.c, vertex_tangent[self.v])
-        return _scatter(self.pixel, self.weight * speed[:, None],
-                        shape[0] * shape[1]).reshape(shape)
+        return splat.to_image(self.weight * speed[:, None], shape[0] * shape[1]).reshape(shape)
 
-    def reverse(self, d_image: np.ndarray, n_vertices: int) -> np.ndarray:
+    def reverse(self, d_image: np.ndarray, n_vertices: int, splat: Splat) -> np.ndarray:
         """Boundary part of (d image / d vertices)^T d_image, shape (N, 3)."""
-        a = np.einsum("sc,sc->s", d_image.reshape(-1, 3)[self.pixel], self.weight)
+        a = np.einsum("sc,sc->s", splat.from_image(d_image), self.weight)
         return _scatter(self.v.reshape(-1), (a[:, None, None] * self.c).reshape(-1, 3),
                         n_vertices)
 
@@ -64,58 +89,36 @@ def _scatter(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.stack([np.bincount(index, values[:, j], minlength=n) for j in range(3)], 1)
 
 
-class Camera:
-    """The world -> film projection that inverts ``camera.generate_ray``, and its Jacobian."""
-
-    def __init__(self, packed: np.ndarray):
-        self.origin = packed[0:3]
-        self.axes = packed[3:12].reshape(3, 3)  # rows: camera x, y, z in world space
-        self.tan_x, self.tan_y, self.near = packed[12:15]
-        self.width, self.height = packed[15], packed[16]
-
-    def to_camera(self, p: np.ndarray) -> np.ndarray:
-        return (p - self.origin) @ self.axes.T
-
-    def film(self, pc: np.ndarray) -> np.ndarray:
-        """Film position (x, y) in pixels of camera-space points."""
-        x = 0.5 * self.width * (1 - pc[..., 0] / (pc[..., 2] * self.tan_x))
-        y = 0.5 * self.height * (1 - pc[..., 1] / (pc[..., 2] * self.tan_y))
-        return np.stack([x, y], -1)
-
-    def jacobian(self, pc: np.ndarray) -> np.ndarray:
-        """d film / d world position, (..., 2, 3)."""
-        z = pc[..., 2]
-        jc = np.zeros(pc.shape[:-1] + (2, 3))
-        jc[..., 0, 0] = -0.5 * self.width / (self.tan_x * z)
-        jc[..., 0, 2] = 0.5 * self.width * pc[..., 0] / (self.tan_x * z * z)
-        jc[..., 1, 1] = -0.5 * self.height / (self.tan_y * z)
-        jc[..., 1, 2] = 0.5 * self.height * pc[..., 1] / (self.tan_y * z * z)
-        return jc @ self.axes
-
-
 class PrimaryBoundary:
     """Samples the primary-visibility boundary term of the meshes that move."""
 
-    def __init__(self, fields, integrator):
-        self.fields, self.integrator = fields, integrator
+    def __init__(self, engine, tracer):
+        self.engine, self.tracer = engine, tracer
         self._edges: dict[tuple, EdgeSet] = {}
 
     def edges(self, meshes: tuple[int, ...]) -> EdgeSet:
-        if meshes not in self._edges:  # topology never changes; positions are read anew
-            f = self.fields
-            self._edges[meshes] = build_edges(f.vertices, f.faces, f.vertex_offsets, meshes)
+        """Welded edges of the meshes; topology never changes, positions are read anew."""
+        if meshes not in self._edges:
+            e, lay = self.engine, self.engine.layout
+            self._edges[meshes] = build_edges(e.vertices, lay.faces, lay.vertex_offsets,
+                                              meshes)
         return self._edges[meshes]
 
-    def sample(self, meshes: tuple[int, ...], n: int, seed: int, max_depth: int,
+    def sample(self, meshes: tuple[int, ...], n: int, seed: int, sensor: int, max_depth: int,
                rr_depth: int) -> BoundarySamples | None:
-        f = self.fields
+        """n edge samples (one per pixel sample of the pass); their weights are per sample
+        of all spp, like the shadow term's (see ``Splat``)."""
+        engine = self.engine
+        vertices, faces = engine.vertices, engine.layout.faces
+        s_desc = engine.scene.sensor(sensor)
+        width, height = s_desc.width, s_desc.height
         edges = self.edges(meshes)
-        cam = Camera(f.camera.to_numpy().astype(np.float64))
-        ids = discontinuity_edges(edges, f.vertices, f.faces, cam.origin)
+        cam = SENSORS[s_desc.type].projection(s_desc)
+        ids = discontinuity_edges(edges, vertices, faces, cam.origin)
         if len(ids) == 0 or n == 0:
             return None
         v0, v1 = edges.v[ids, 0], edges.v[ids, 1]
-        p0, p1 = cam.to_camera(f.vertices[v0]), cam.to_camera(f.vertices[v1])
+        p0, p1 = cam.to_camera(vertices[v0]), cam.to_camera(vertices[v1])
         # clip to the near plane: an endpoint (1 - t) v0 + t v1 moves with the same weights
         z0, z1 = p0[:, 2], p1[:, 2]
         keep = (z0 > cam.near) | (z1 > cam.near)
@@ -138,16 +141,14 @@ class PrimaryBoundary:
         x = (1 - s)[:, None] * s0[e] + s[:, None] * s1[e]
         d = s1[e] - s0[e]
         normal = np.stack([-d[:, 1], d[:, 0]], 1) / length[e][:, None]
-        inside = (x[:, 0] >= 0) & (x[:, 0] < f.width) & (x[:, 1] >= 0) & (x[:, 1] < f.height)
+        inside = (x[:, 0] >= 0) & (x[:, 0] < width) & (x[:, 1] >= 0) & (x[:, 1] < height)
         if not inside.any():
             return None
         e, s, x, normal = e[inside], s[inside], x[inside], normal[inside]
         points = np.empty((2 * len(e), 2))
         points[0::2] = x - EPS * normal  # inner side (-normal)
         points[1::2] = x + EPS * normal
-        radiance = np.zeros((len(points), 3), np.float32)
-        self.integrator.radiance_at(points.astype(np.float32), radiance, seed & 0xFFFFFFFF,
-                                    max_depth, rr_depth)
+        radiance = self.tracer.radiance_at(points, seed, sensor, max_depth, rr_depth)
         delta = radiance[0::2].astype(np.float64) - radiance[1::2]
         # world position of each clipped endpoint, for the projection Jacobian
         jq0 = cam.jacobian(q0[e])
@@ -157,6 +158,5 @@ class PrimaryBoundary:
         w0, w1 = (1 - s)[:, None], s[:, None]
         c0 = w0 * (1 - t0[e])[:, None] * nj0 + w1 * (1 - t1[e])[:, None] * nj1
         c1 = w0 * t0[e][:, None] * nj0 + w1 * t1[e][:, None] * nj1
-        pix = (x[:, 1].astype(np.int64) * f.width + x[:, 0].astype(np.int64))
-        return BoundarySamples(pix, delta * (total / n), np.stack([v0[e], v1[e]], 1),
+        return BoundarySamples(x, delta * (total / n), np.stack([v0[e], v1[e]], 1),
                                np.stack([c0, c1], 1))

@@ -1,25 +1,38 @@
-"""The path tracer: Mitsuba 3's ``path`` integrator as a Taichi kernel.
+"""The path tracer: Mitsuba 3's ``path`` integrator as one Taichi kernel.
 
 Emitter sampling and BSDF sampling combined with the power heuristic, Mitsuba's
 ``max_depth`` (1 = emitters seen directly, 2 = direct light, 3 = one indirect bounce,
--1 = unbounded) and Russian roulette from ``rr_depth``. Each thread renders all samples of
-one pixel in a fixed order, so the same seed gives the same image bit for bit.
+-1 = unbounded) and Russian roulette from ``rr_depth``. One kernel, with its mode, the
+recording and the depth all run-time arguments, serves every use (so it compiles once):
+
+- ``GRID``: samples [first, first + count) of every pixel of rows [row0, row0 + rows),
+  sample j of the pass at film pixel row0 * W + j // count; with ``record`` it also writes
+  the records of the replay (``records.py``);
+- ``POINTS``: one camera path through each film point of ``g.points`` (pairs 2k, 2k + 1
+  share their random numbers: the two sides of an edge);
+- ``RAYS``: the light reflected along ``g.rays_*`` (the far side of indirect edges).
+
+Each sample's radiance goes to ``g.sample_radiance[j]``; ``film.py`` splats it. Random
+numbers are keyed by (seed, pixel, sample), so the same seed gives the same image bit
+for bit whatever the thread schedule.
 """
 
-
+import numpy as np
 import taichi as ti
 
-from invrender import emitters, runtime, sampler
-from invrender.bsdf import diffuse
-from invrender.camera import generate_ray
+from invrender import sampler
+from invrender.emitters import registry as emitters
 from invrender.geometry.intersect import intersect, occluded, triangle
 from invrender.integrators import records as R
 from invrender.sampler import uniform
-from invrender.warp import coordinate_system, power_heuristic
+from invrender.sensors.registry import generate_ray
+from invrender.shading import bsdf_eval, bsdf_pdf, bsdf_sample, shading_point, surface_uv
+from invrender.warp import power_heuristic
 
+vec2 = ti.math.vec2
 vec3 = ti.math.vec3
 UNBOUNDED = 1 << 30
-DEFAULT_REFLECTANCE = 0.5  # Mitsuba gives a shape without a BSDF a grey diffuse one
+GRID, POINTS, RAYS = 0, 1, 2
 
 
 def depth_argument(max_depth: int) -> int:
@@ -35,57 +48,45 @@ def ray_epsilon(x: vec3):
 
 @ti.func
 def film_point(key: ti.u32, px: ti.i32, py: ti.i32):
-    """A uniform point inside pixel (px, py): the box filter."""
+    """A uniform point inside pixel (px, py), in pixels (Mitsuba's film sampling)."""
     return (px + uniform(key, sampler.DIM_FILM), py + uniform(key, sampler.DIM_FILM + 1))
 
 
 @ti.func
-def sample_path(g: ti.template(), key: ti.u32, fx, fy, max_depth: ti.i32,
-                rr_depth: ti.i32, rec: ti.template(), i: ti.i32) -> vec3:
-    """Radiance carried by one camera path through the film point (fx, fy) in pixels.
-
-    With ``rec.enabled`` (a compile-time switch) it also writes sample ``i``'s records
-    for the replay; the path and its radiance are the same either way.
-    """
-    o, d, tmin = generate_ray(g.camera, fx, fy)
-    if ti.static(rec.enabled):
-        rec.cam_dir[i] = d
-        for k in ti.static(range(rec.depth)):
-            rec.tri[i, k] = R.END
-            rec.light_tri[i, k] = R.NO_LIGHT
-            rec.rr[i, k] = 1.0
-    return trace_ray(g, key, o, d, tmin, -1, 0, max_depth, rr_depth, rec, i, True)
-
-
-@ti.func
-def trace_ray(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: ti.i32,
-              depth0: ti.i32, max_depth: ti.i32, rr_depth: ti.i32, rec: ti.template(),
-              i: ti.i32, first_emission: ti.template()) -> vec3:
+def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: ti.i32,
+               depth0: ti.i32, max_depth: ti.i32, rr_depth: ti.i32, first_emission: ti.i32,
+               record: ti.i32, n: ti.i32, i: ti.i32, rec_vertices: ti.i32) -> vec3:
     """Radiance arriving at o0 along -d0 from a path whose next vertex is number ``depth0``
-    (0 for a camera ray). Without ``first_emission`` the emission found by this first
-    segment is left out: the reflected radiance of the surface it hits, which the
-    indirect visibility term needs."""
+    (0 for a camera ray). Without ``first_emission`` the emission that this first segment
+    finds is left out: the reflected radiance of the surface it hits, which the indirect
+    visibility term needs. With ``record`` it writes sample i's records (n samples in the
+    pass, at most ``rec_vertices`` vertices each; a longer path sets the overflow count)."""
+    rec = g.rec
     o, d, tmin, skip, depth = o0, d0, tmin0, skip0, depth0
     radiance = vec3(0.0)
     beta = vec3(1.0)
     prev_pdf = 1.0
     prev_delta = 1
+    length = 0
+    env = emitters.environment(g)
     while True:
         tri, t, b1, b2 = intersect(g, o, d, tmin, 1e30, skip)
         emits = 1
-        if ti.static(not first_emission):
+        if not first_emission:
             emits = ti.select(depth > depth0, 1, 0)
+        slot = depth * n + i
         if tri < 0:
             w = 1.0
-            if g.counts[1] > 0 and emits:  # escaped to the environment
+            if env >= 0 and emits:  # escaped to the environment
                 if not prev_delta:
-                    w = power_heuristic(prev_pdf, emitters.env_pdf(g))
-                radiance += beta * w * emitters.environment(g)
-            if ti.static(rec.enabled):
-                rec.tri[i, depth] = R.ESCAPED
-                rec.dir[i, depth] = d
-                rec.q[i, depth] = prev_pdf
-                rec.mis[i, depth] = w
+                    w = power_heuristic(prev_pdf, emitters.pdf(g, env, d, 1e30, 1.0))
+                radiance += beta * w * emitters.eval(g, env, vec2(0.0), d, 1.0)
+            if record:
+                rec.tri[slot] = R.ESCAPED
+                rec.dir[slot] = d
+                rec.q[slot] = prev_pdf
+                rec.mis[slot] = w
+                length = depth + 1
             break
         v0, v1, v2 = triangle(g, tri)
         cross = (v1 - v0).cross(v2 - v0)
@@ -97,62 +98,52 @@ def trace_ray(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: t
         w_emit = 1.0
         if e >= 0 and cos_i > 0.0 and emits:  # emitter hit (one-sided)
             if not prev_delta:
-                w_emit = power_heuristic(prev_pdf, emitters.area_pdf(g, e) * t * t / cos_i)
-            radiance += beta * w_emit * emitters.radiance(g, e)
-        if ti.static(rec.enabled):
-            rec.tri[i, depth] = tri
-            rec.bary[i, depth] = ti.Vector([b1, b2])
-            rec.dir[i, depth] = d
-            rec.beta[i, depth] = beta  # for the shadow term at this vertex
+                w_emit = power_heuristic(prev_pdf, emitters.pdf(g, e, d, t, cos_i))
+            radiance += beta * w_emit * emitters.eval(g, e, surface_uv(g, tri, b1, b2), d,
+                                                      cos_i)
+        if record:
+            rec.tri[slot] = tri
+            rec.bary[slot] = vec2(b1, b2)
+            rec.dir[slot] = d
+            rec.beta[slot] = beta  # for the shadow term at this vertex
             # density of these barycentrics: solid-angle pdf x |d(direction)/d(barycentrics)|
-            rec.q[i, depth] = prev_pdf * ti.abs(cross.dot(d)) / (t * t)
-            rec.mis[i, depth] = w_emit
+            rec.q[slot] = prev_pdf * ti.abs(cross.dot(d)) / (t * t)
+            rec.mis[slot] = w_emit
+            rec.rr[slot] = 1.0
+            rec.light_em[slot] = R.NO_LIGHT
+            length = depth + 1
 
         if depth + 1 >= max_depth:
             break
 
-        n = ng
-        bsdf = g.tri_bsdf[tri]
-        rho = vec3(DEFAULT_REFLECTANCE)
-        if bsdf >= 0:
-            rho = diffuse.reflectance(g, bsdf, tri, b1, b2)
-            if g.bsdf_twosided[bsdf] and cos_i < 0.0:
-                n = -ng
-                cos_i = -cos_i
+        sp = shading_point(g, tri, b1, b2, x, ng, -d)
         base = sampler.DIM_BOUNCE_BASE + depth * sampler.DIM_STRIDE
         eps = ray_epsilon(x)
 
         # emitter sampling
-        etri, eb1, eb2, ed, edist, epdf, le = emitters.sample_emitter(
-            g, x, uniform(key, base + sampler.OFF_EMITTER_SELECT),
-            uniform(key, base + sampler.OFF_TRIANGLE),
-            uniform(key, base + sampler.OFF_EMITTER_2D),
-            uniform(key, base + sampler.OFF_EMITTER_2D + 1))
-        if epdf > 0.0:
-            f, bpdf = diffuse.eval_pdf(rho, cos_i, n.dot(ed))
+        ls = emitters.sample(g, x, uniform(key, base + sampler.OFF_EMITTER_SELECT),
+                             uniform(key, base + sampler.OFF_TRIANGLE),
+                             uniform(key, base + sampler.OFF_EMITTER_2D),
+                             uniform(key, base + sampler.OFF_EMITTER_2D + 1))
+        if ls.pdf > 0.0:
+            f = bsdf_eval(g, sp, ls.d)
             if f.max() > 0.0:
-                tmax = edist * (1.0 - 1e-4) if etri >= 0 else 1e30
-                if not occluded(g, x, ed, eps, tmax, tri, etri):
-                    w_light = power_heuristic(epdf, bpdf)
-                    radiance += beta * f * le * (w_light / epdf)
-                    if ti.static(rec.enabled):
-                        rec.light_tri[i, depth] = etri  # ENV_LIGHT (-1) for the environment
-                        rec.light_mis[i, depth] = w_light
-                        if etri >= 0:
-                            l0, l1, l2 = triangle(g, etri)
-                            jac = ti.abs((l1 - l0).cross(l2 - l0).dot(ed)) / (edist * edist)
-                            rec.light_pos[i, depth] = vec3(eb1, eb2, 0.0)
-                            rec.light_q[i, depth] = epdf * jac
-                        else:
-                            rec.light_pos[i, depth] = ed
-                            rec.light_q[i, depth] = epdf
+                tmax = ls.dist * (1.0 - 1e-4) if ls.tri >= 0 else ls.dist
+                if not occluded(g, x, ls.d, eps, tmax, tri, ls.tri):
+                    w_light = 1.0
+                    if not ls.delta:
+                        w_light = power_heuristic(ls.pdf, bsdf_pdf(g, sp, ls.d))
+                    radiance += beta * f * ls.radiance * (w_light / ls.pdf)
+                    if record:
+                        rec.light_em[slot] = ls.emitter
+                        rec.light_tri[slot] = ls.tri
+                        rec.light_pos[slot] = ls.pos
+                        rec.light_q[slot] = ls.q
+                        rec.light_mis[slot] = w_light
 
         # BSDF sampling
-        wo, weight, bpdf = diffuse.sample(rho, cos_i,
-                                          uniform(key, base + sampler.OFF_BSDF_2D),
-                                          uniform(key, base + sampler.OFF_BSDF_2D + 1))
-        s, tt = coordinate_system(n)
-        d = (s * wo.x + tt * wo.y + n * wo.z).normalized()
+        d, weight, bpdf = bsdf_sample(g, sp, uniform(key, base + sampler.OFF_BSDF_2D),
+                                      uniform(key, base + sampler.OFF_BSDF_2D + 1))
         beta *= weight
         prev_pdf = bpdf
         prev_delta = 0
@@ -167,66 +158,122 @@ def trace_ray(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: t
         if depth >= rr_depth:  # Russian roulette, as Mitsuba (eta = 1 for diffuse)
             q = ti.min(beta_max, 0.95)
             beta /= q
-            if ti.static(rec.enabled):
-                rec.rr[i, depth - 1] = 1.0 / q
+            if record:
+                rec.rr[slot] = 1.0 / q
             if uniform(key, base + sampler.OFF_RR) >= q:
                 break
-        if ti.static(rec.enabled):
-            if depth >= rec.depth:  # the records hold no more vertices
-                break
+        if record and depth >= rec_vertices:  # the records hold no more vertices
+            ti.atomic_add(rec.info[R.INFO_OVERFLOW], 1)
+            break
+    if record:
+        ti.atomic_max(rec.info[R.INFO_MAX_VERTICES], length)
+        rec.length[i] = length
     return radiance
 
 
 @ti.data_oriented
-class PathIntegrator:
-    """Renders a ``SceneFields`` into a per-pass sum image (H, W, 3)."""
+class PathTracer:
+    """The path kernel over one ``Program``."""
 
-    def __init__(self, fields):
-        self.g = fields
-        self.height, self.width = fields.height, fields.width
-        self.sum = ti.field(runtime.current().real, shape=(self.height, self.width, 3))
-        self.compiled = False
-        self.no_records = R.NoRecords()
+    def __init__(self, g):
+        self.g = g
 
     @ti.kernel
-    def render_pass(self, seed: ti.u32, first_sample: ti.i32, n_samples: ti.i32,
-                    max_depth: ti.i32, rr_depth: ti.i32):
-        """Add the radiance of samples [first_sample, first_sample + n_samples) to ``sum``."""
-        for py, px in ti.ndrange(self.height, self.width):
-            pixel = ti.u32(py * self.width + px)
-            acc = vec3(0.0)
-            for s in range(n_samples):
-                key = sampler.sample_key(seed, pixel, ti.u32(first_sample + s))
-                fx, fy = film_point(key, px, py)
-                acc += sample_path(self.g, key, fx, fy, max_depth, rr_depth,
-                                   self.no_records, 0)
+    def run(self, mode: ti.i32, sensor: ti.i32, width: ti.i32, seed: ti.u32, first: ti.i32,
+            count: ti.i32, row0: ti.i32, n: ti.i32, max_depth: ti.i32, rr_depth: ti.i32,
+            record: ti.i32, rec_vertices: ti.i32, points: ti.types.ndarray()):
+        """n paths of the given mode (see the module docstring) into g.sample_radiance;
+        ``points`` (n, 2) are the film points of the POINTS mode."""
+        g = self.g
+        for j in range(n):
+            o = vec3(0.0)
+            d = vec3(0.0, 0.0, 1.0)
+            tmin = 0.0
+            skip = -1
+            depth0 = 0
+            first_emission = 1
+            key = ti.u32(0)
+            active = 1
+            if mode == RAYS:
+                active = ti.select(g.rays_info[j][0] >= 0, 1, 0)  # rows without a ray: 0
+                o = g.rays_o[j]
+                d = g.rays_d[j]
+                key = g.rays_key[j]
+                depth0 = g.rays_info[j][0]
+                skip = g.rays_info[j][1]
+                tmin = ray_epsilon(o)
+                first_emission = 0
+            else:
+                fx = 0.0
+                fy = 0.0
+                if mode == GRID:
+                    pixel = row0 * width + j // count
+                    key = sampler.sample_key(seed, ti.u32(pixel), ti.u32(first + j % count))
+                    fx, fy = film_point(key, pixel % width, pixel // width)
+                else:
+                    key = sampler.sample_key(seed, ti.u32(j // 2), ti.u32(0x5EED))
+                    fx = points[j, 0]
+                    fy = points[j, 1]
+                o, d, tmin = generate_ray(g, sensor, fx, fy)
+                if record:
+                    g.rec.ray_o[j] = o
+                    g.rec.ray_d[j] = d
+                    g.rec.film[j] = vec2(fx, fy)
+            radiance = vec3(0.0)
+            if active:
+                radiance = trace_path(g, key, o, d, tmin, skip, depth0, max_depth, rr_depth,
+                                      first_emission, record, n, j, rec_vertices)
             for c in ti.static(range(3)):
-                self.sum[py, px, c] += acc[c]
+                g.sample_radiance[3 * j + c] = radiance[c]
 
     @ti.kernel
-    def radiance_at(self, points: ti.types.ndarray(), out: ti.types.ndarray(), seed: ti.u32,
-                    max_depth: ti.i32, rr_depth: ti.i32):
-        """One path sample through each film point points[j] = (x, y) in pixels, keyed by
-        pairs: points 2k and 2k + 1 share their random numbers (the two sides of an edge)."""
-        for j in range(points.shape[0]):
-            key = sampler.sample_key(seed, ti.u32(j // 2), ti.u32(0x5EED))
-            radiance = sample_path(self.g, key, points[j, 0], points[j, 1], max_depth,
-                                   rr_depth, self.no_records, 0)
+    def read(self, n: ti.i32, out: ti.types.ndarray()):
+        """The first n sample radiances into out (n, 3)."""
+        for j in range(n):
             for c in ti.static(range(3)):
-                out[j, c] = radiance[c]
+                out[j, c] = self.g.sample_radiance[3 * j + c]
 
-    @ti.kernel
-    def trace_pass(self, seed: ti.u32, first_sample: ti.i32, n_samples: ti.i32,
-                   max_depth: ti.i32, rr_depth: ti.i32, rec: ti.template()):
-        """Like ``render_pass``, and write the records of sample j of pixel p at p * n + j."""
-        for py, px in ti.ndrange(self.height, self.width):
-            pixel = py * self.width + px
-            acc = vec3(0.0)
-            for s in range(n_samples):
-                key = sampler.sample_key(seed, ti.u32(pixel), ti.u32(first_sample + s))
-                rec.pixel[pixel * n_samples + s] = pixel
-                fx, fy = film_point(key, px, py)
-                acc += sample_path(self.g, key, fx, fy, max_depth, rr_depth, rec,
-                                   pixel * n_samples + s)
-            for c in ti.static(range(3)):
-                self.sum[py, px, c] += acc[c]
+
+class Tracer:
+    """The path kernel's modes as host calls."""
+
+    def __init__(self, g):
+        self.g = g
+        self.kernel = g.kernels(PathTracer)
+        self._no_points = np.zeros((1, 2), _np_real())
+
+    def grid(self, sensor: int, width: int, seed: int, first: int, count: int, row0: int,
+             rows: int, max_depth: int, rr_depth: int, record: bool = False,
+             rec_vertices: int = 0) -> None:
+        self.kernel.run(GRID, sensor, width, seed & 0xFFFFFFFF, first, count, row0,
+                        rows * width * count, depth_argument(max_depth), rr_depth,
+                        int(record), rec_vertices, self._no_points)
+
+    def radiance_at(self, points: np.ndarray, seed: int, sensor: int, max_depth: int,
+                    rr_depth: int) -> np.ndarray:
+        """One camera path through each film point (P, 2), pairs sharing random numbers."""
+        out = np.zeros((len(points), 3), _np_real())
+        for lo in range(0, len(points), CHUNK):
+            part = np.ascontiguousarray(points[lo:lo + CHUNK], _np_real())
+            self.kernel.run(POINTS, sensor, 0, seed & 0xFFFFFFFF, 0, 1, 0, len(part),
+                            depth_argument(max_depth), rr_depth, 0, 0, part)
+            chunk = out[lo:lo + CHUNK]
+            self.kernel.read(len(part), chunk)
+        return out
+
+    def rays(self, n: int, max_depth: int, rr_depth: int) -> np.ndarray:
+        """The light reflected along the first n rays of ``g.rays_*`` (0 where unused)."""
+        self.kernel.run(RAYS, 0, 0, 0, 0, 1, 0, n, depth_argument(max_depth), rr_depth, 0, 0,
+                        self._no_points)
+        out = np.zeros((n, 3), _np_real())
+        self.kernel.read(n, out)
+        return out
+
+
+CHUNK = 1 << 20  # = state.Capacity.samples: points per launch
+
+
+def _np_real():
+    from invrender import runtime
+
+    return np.float64 if runtime.current().precision == "f64" else np.float32

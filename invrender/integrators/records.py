@@ -1,8 +1,9 @@
-"""Per-sample, per-vertex records that ``trace`` writes and ``replay`` reads.
+"""What ``trace`` writes per path vertex for the replay, and the replay's own state.
 
-Path vertex k of sample i is stored at [i, k]. Vertex 0 is where the camera ray lands;
-vertices k >= 1 are parametrised by (triangle, barycentrics), so they move with the mesh,
-and each segment into them carries ``q``, the density with which trace sampled those
+A derivative pass holds n samples. Sample i's path vertex k is slot k * n + i (so a pass
+of fewer samples holds longer paths in the same fields). Vertex 0 is where the camera ray
+lands; vertices k >= 1 are parametrised by (triangle, barycentrics), so they move with the
+mesh, and each segment into them carries ``q``, the density with which trace sampled those
 barycentrics (solid-angle pdf times the barycentric-to-direction Jacobian), held fixed in
 the replay. Emitter samples are stored the same way. MIS weights and Russian roulette
 factors are constants of the replay (DESIGN §2, BOUNDARY §3 "MIS").
@@ -14,36 +15,55 @@ from invrender import runtime
 
 END = -2  # the path has no vertex k
 ESCAPED = -1  # the segment into vertex k left the scene (environment)
-NO_LIGHT = -2  # no emitter sample at vertex k
-ENV_LIGHT = -1  # the emitter sample at vertex k is a direction to the environment
+NO_LIGHT = -1  # no emitter sample at vertex k (``light_em``)
+INFO_MAX_VERTICES, INFO_OVERFLOW = 0, 1
 
 
 @ti.data_oriented
 class Records:
-    """Fields for ``capacity`` samples of up to ``depth`` vertices each."""
+    """Fields for ``samples`` samples per pass and ``slots`` path vertices in all."""
 
-    enabled = True
-
-    def __init__(self, capacity: int, depth: int):
+    def __init__(self, samples: int, slots: int):
         real = runtime.current().real
-        self.capacity, self.depth = capacity, depth
-        shape = (capacity, depth)
-        self.cam_dir = ti.Vector.field(3, real, shape=capacity)
-        self.pixel = ti.field(ti.i32, shape=capacity)
-        self.tri = ti.field(ti.i32, shape=shape)  # triangle of vertex k, ESCAPED or END
-        self.bary = ti.Vector.field(2, real, shape=shape)  # barycentrics of vertex k
-        self.dir = ti.Vector.field(3, real, shape=shape)  # direction into vertex k (escapes)
-        self.beta = ti.Vector.field(3, real, shape=shape)  # throughput into vertex k
-        self.q = ti.field(real, shape=shape)  # density of the sample of vertex k (k >= 1)
-        self.mis = ti.field(real, shape=shape)  # MIS weight of emission found at vertex k
-        self.rr = ti.field(real, shape=shape)  # 1 / survival probability after vertex k
-        self.light_tri = ti.field(ti.i32, shape=shape)  # emitter sample: triangle or ENV/NO
-        self.light_pos = ti.Vector.field(3, real, shape=shape)  # barycentrics or direction
-        self.light_q = ti.field(real, shape=shape)  # density of the emitter sample
-        self.light_mis = ti.field(real, shape=shape)  # MIS weight of the emitter sample
+        self.samples, self.slots = samples, slots
+        self._builder = fb = ti.FieldsBuilder()
+
+        def field(n, dtype, width=1, differentiable=False):
+            if width > 1:
+                f = ti.Vector.field(width, dtype)
+                fb.dense(ti.i, n).place(f)
+                return f
+            f = ti.field(dtype, needs_grad=differentiable, needs_dual=differentiable)
+            fb.dense(ti.i, n).place(*((f, f.grad, f.dual) if differentiable else (f,)))
+            return f
+
+        # per sample
+        self.ray_o = field(samples, real, 3)  # the camera ray
+        self.ray_d = field(samples, real, 3)
+        self.film = field(samples, real, 2)  # film point in pixels
+        self.length = field(samples, ti.i32)  # path vertices recorded (an escape counts)
+        self.radiance = field(3 * samples, real, differentiable=True)  # the replay's output
+        # per path vertex
+        self.tri = field(slots, ti.i32)  # triangle of vertex k, ESCAPED or END
+        self.bary = field(slots, real, 2)  # barycentrics of vertex k
+        self.dir = field(slots, real, 3)  # direction into vertex k (escapes)
+        self.beta = field(slots, real, 3)  # throughput into vertex k (shadow terms)
+        self.q = field(slots, real)  # density of the sample of vertex k (k >= 1)
+        self.mis = field(slots, real)  # MIS weight of emission found at vertex k
+        self.rr = field(slots, real)  # 1 / survival probability after vertex k
+        self.light_em = field(slots, ti.i32)  # emitter sampled at vertex k, or NO_LIGHT
+        self.light_tri = field(slots, ti.i32)
+        self.light_pos = field(slots, real, 3)  # barycentrics or direction
+        self.light_q = field(slots, real)  # density of the emitter sample
+        self.light_mis = field(slots, real)  # MIS weight of the emitter sample
+        # the replay's throughput into vertex k (3 per slot), carried between vertex kernels
+        self.throughput = field(3 * slots, real, differentiable=True)
+        self.info = field(2, ti.i32)  # INFO_MAX_VERTICES, INFO_OVERFLOW of the last trace
+        self._tree = fb.finalize()
+
+    def destroy(self) -> None:
+        self._tree.destroy()
 
 
 class NoRecords:
     """Stands in for ``Records`` when the trace kernel only renders."""
-
-    enabled = False

@@ -1,24 +1,30 @@
-"""The differentiable ``shade`` pass: replays trace's records and recomputes the radiance
-from the parameter fields, with the bounce loop unrolled so ``ti.ad`` can differentiate it.
+"""The differentiable replay: trace's records recomputed from the parameter fields, one
+kernel launch per path vertex, so ``ti.ad`` differentiates it without unrolled bounce loops
+(compile time independent of the depth) and without an AD stack.
 
-It is the same estimator as ``path.sample_path`` (the primal of the replay equals trace's
-image to rounding; a test holds it to that), written in the path-space form that moves
-with the geometry: vertex 0 is the camera ray hitting the recorded triangle's plane;
-vertices k >= 1 and emitter samples sit at recorded barycentrics, and each segment into
-them is weighted by f * |d direction / d barycentrics| / q, with q the density trace used.
-At the recorded parameters that weight is exactly the BSDF weight trace used; under a
-parameter change it is the interior derivative. MIS weights and Russian roulette are
-constants. Visibility is not re-tested: that is what makes this the interior term only.
+It is the same estimator as ``path.trace_path`` (the replay's primal equals trace's image
+to rounding; a test holds it to that), written in the path-space form that moves with the
+geometry: vertex 0 is the camera ray hitting the recorded triangle's plane; vertices
+k >= 1 and emitter samples sit at recorded barycentrics, and each segment into them is
+weighted by f * |d direction / d barycentrics| / q, with q the density trace used. At the
+recorded parameters that weight is exactly the BSDF weight trace used; under a parameter
+change it is the interior derivative. MIS weights and Russian roulette are constants.
+Visibility is not re-tested: that is what makes this the interior term only.
+
+Vertex kernel k adds vertex k's emission and emitter sample to the sample's radiance and
+writes the throughput into vertex k + 1 (``rec.throughput``, slot (k + 1) n + i), which
+kernel k + 1 reads. Reverse mode runs the kernels forward, then their ``.grad`` from the
+last vertex to the first; forward mode runs them in order under ``ti.ad`` forward mode.
 """
 
 import taichi as ti
 
-from invrender import emitters
-from invrender.bsdf import diffuse
+from invrender.emitters import registry as emitters
 from invrender.geometry.intersect import triangle
 from invrender.integrators import records as R
-from invrender.integrators.path import DEFAULT_REFLECTANCE
+from invrender.shading import bsdf_eval, shading_point, surface_uv
 
+vec2 = ti.math.vec2
 vec3 = ti.math.vec3
 
 
@@ -30,122 +36,148 @@ def barycentrics(p: vec3, e1: vec3, e2: vec3, cross: vec3):
 
 
 @ti.func
-def replay_sample(g: ti.template(), rec: ti.template(), i: ti.i32) -> vec3:
-    """Radiance of recorded sample ``i`` as a differentiable function of the parameters."""
-    origin = vec3(g.camera[0], g.camera[1], g.camera[2])
-    radiance = vec3(0.0)
-    beta = vec3(1.0)
-    alive = 1
-    x_prev = vec3(0.0)
-    n_prev = vec3(0.0)
-    rho_prev = vec3(0.0)
-    cos_prev = 0.0
-    has_env = g.counts[1] > 0
-    for k in ti.static(range(rec.depth)):
-        tri = rec.tri[i, k]
-        if alive and tri >= 0:
-            v0, v1, v2 = triangle(g, tri)
-            e1 = v1 - v0
-            e2 = v2 - v0
-            cross = e1.cross(e2)
-            n = cross.normalized()
-            x = vec3(0.0)
-            d = vec3(0.0)
-            b1 = 0.0
-            b2 = 0.0
-            if ti.static(k == 0):
-                d = rec.cam_dir[i]
-                x = origin + ((v0 - origin).dot(cross) / d.dot(cross)) * d
-                b1, b2 = barycentrics(x - v0, e1, e2, cross)
-            else:
-                bary = rec.bary[i, k]
-                b1 = bary[0]
-                b2 = bary[1]
-                x = v0 + b1 * e1 + b2 * e2
-                seg = x - x_prev
-                r2 = seg.dot(seg)
-                d = seg / ti.sqrt(r2)
-                f, _ = diffuse.eval_pdf(rho_prev, cos_prev, n_prev.dot(d))
-                beta = beta * f * (ti.abs(cross.dot(d)) / (r2 * rec.q[i, k]))
-            cos_i = -n.dot(d)
-            e = g.tri_emitter[tri]
-            if e >= 0 and cos_i > 0.0:
-                radiance += beta * rec.mis[i, k] * emitters.radiance(g, e)
-            if ti.static(k + 1 < rec.depth):
-                ns = n
-                rho = vec3(DEFAULT_REFLECTANCE)
-                bsdf = g.tri_bsdf[tri]
-                if bsdf >= 0:
-                    rho = diffuse.reflectance(g, bsdf, tri, b1, b2)
-                    if g.bsdf_twosided[bsdf] and cos_i < 0.0:
-                        ns = -n
-                        cos_i = -cos_i
-                radiance += beta * light_sample(g, rec, i, k, x, ns, rho, cos_i)
-                beta = beta * rec.rr[i, k]
-                x_prev = x
-                n_prev = ns
-                rho_prev = rho
-                cos_prev = cos_i
-        elif alive and tri == R.ESCAPED:
-            if has_env:
-                w = rec.mis[i, k]
-                if ti.static(k > 0):
-                    d = rec.dir[i, k]
-                    f, _ = diffuse.eval_pdf(rho_prev, cos_prev, n_prev.dot(d))
-                    w = w / rec.q[i, k]
-                    radiance += beta * f * w * emitters.environment(g)
-                else:
-                    radiance += w * emitters.environment(g)
-            alive = 0
-        else:
-            alive = 0
-    return radiance
+def vertex_position(g: ti.template(), k: ti.i32, n: ti.i32, i: ti.i32):
+    """Recorded vertex k of sample i as a function of the vertex positions: (x, unit
+    geometric normal, unnormalised normal, b1, b2). Vertex 0 slides along its camera ray
+    with the triangle's plane; deeper vertices sit at their barycentrics."""
+    rec = g.rec
+    tri = rec.tri[k * n + i]
+    v0, v1, v2 = triangle(g, tri)
+    e1 = v1 - v0
+    e2 = v2 - v0
+    cross = e1.cross(e2)
+    x = vec3(0.0)
+    b1 = 0.0
+    b2 = 0.0
+    if k == 0:
+        o = rec.ray_o[i]
+        d = rec.ray_d[i]
+        x = o + ((v0 - o).dot(cross) / d.dot(cross)) * d
+        b1, b2 = barycentrics(x - v0, e1, e2, cross)
+    else:
+        bary = rec.bary[k * n + i]
+        b1 = bary[0]
+        b2 = bary[1]
+        x = v0 + b1 * e1 + b2 * e2
+    return x, cross.normalized(), cross, b1, b2
 
 
 @ti.func
-def light_sample(g: ti.template(), rec: ti.template(), i: ti.i32, k: ti.template(), x: vec3,
-                 ns: vec3, rho: vec3, cos_i) -> vec3:
-    """The recorded emitter sample at vertex k, without the path throughput."""
-    result = vec3(0.0)
-    lt = rec.light_tri[i, k]
-    if lt >= 0:
-        l0, l1, l2 = triangle(g, lt)
-        lp = rec.light_pos[i, k]
-        lcross = (l1 - l0).cross(l2 - l0)
-        seg = l0 + lp[0] * (l1 - l0) + lp[1] * (l2 - l0) - x
-        r2 = seg.dot(seg)
-        dl = seg / ti.sqrt(r2)
-        cos_y = -lcross.dot(dl)
-        if cos_y > 0.0:
-            f, _ = diffuse.eval_pdf(rho, cos_i, ns.dot(dl))
-            le = emitters.radiance(g, g.tri_emitter[lt])
-            result = f * le * (cos_y * rec.light_mis[i, k] / (r2 * rec.light_q[i, k]))
-    elif lt == R.ENV_LIGHT:
-        dl = rec.light_pos[i, k]
-        f, _ = diffuse.eval_pdf(rho, cos_i, ns.dot(dl))
-        result = f * emitters.environment(g) * (rec.light_mis[i, k] / rec.light_q[i, k])
-    return result
+def vertex_point(g: ti.template(), k: ti.i32, n: ti.i32, i: ti.i32) -> vec3:
+    x, ng, cross, b1, b2 = vertex_position(g, k, n, i)
+    return x
+
+
+@ti.func
+def throughput(g: ti.template(), k: ti.i32, n: ti.i32, i: ti.i32) -> vec3:
+    b = 3 * (k * n + i)
+    return vec3(g.rec.throughput[b], g.rec.throughput[b + 1], g.rec.throughput[b + 2])
 
 
 @ti.data_oriented
 class Replay:
-    """Owns the differentiated image and the ``shade`` kernel over one pass of records."""
+    """The vertex kernel over one ``Program``; its records are ``g.rec``."""
 
-    def __init__(self, fields, records):
-        from invrender import runtime
-
-        self.g, self.rec = fields, records
-        self.height, self.width = fields.height, fields.width
-        self.image = ti.field(runtime.current().real, shape=(self.height, self.width, 3),
-                              needs_grad=True, needs_dual=True)
+    def __init__(self, g):
+        self.g = g
 
     @ti.kernel
-    def shade(self, n_samples: ti.i32, weight: ti.f32):
-        """image[pixel] += weight * radiance for the first n_samples records."""
-        for i in range(n_samples):
-            radiance = replay_sample(self.g, self.rec, i)
-            p = self.rec.pixel[i]
-            py = p // self.width
-            px = p % self.width
-            for c in ti.static(range(3)):
-                self.image[py, px, c] += weight * radiance[c]
+    def clear(self, n: ti.i32):
+        """Zero the sample radiance of the first n samples."""
+        for j in range(3 * n):
+            self.g.rec.radiance[j] = 0.0
+
+    @ti.kernel
+    def clear_derivatives(self, n: ti.i32, vertices: ti.i32, dual: ti.template()):
+        """Zero the duals (``dual``) or the gradients of the sample radiance and the
+        throughput of n samples of ``vertices`` vertices. Forward mode accumulates into
+        duals even where the primal is assigned, so they must start at 0 every pass."""
+        rec = self.g.rec
+        for j in range(3 * n):
+            if ti.static(dual):
+                rec.radiance.dual[j] = 0.0
+            else:
+                rec.radiance.grad[j] = 0.0
+        for j in range(3 * n * vertices):
+            if ti.static(dual):
+                rec.throughput.dual[j] = 0.0
+            else:
+                rec.throughput.grad[j] = 0.0
+
+    @ti.kernel
+    def vertex(self, k: ti.i32, n: ti.i32, max_depth: ti.i32):
+        """Path vertex k of the first n records: see the module docstring."""
+        g = self.g
+        rec = g.rec
+        for i in range(n):
+            length = rec.length[i]
+            if k < length:
+                tri = rec.tri[k * n + i]
+                beta = vec3(1.0)
+                if k > 0:
+                    beta = throughput(g, k, n, i)
+                contribution = vec3(0.0)
+                if tri == R.ESCAPED:
+                    if k == 0:  # the camera ray escaped: the environment seen directly
+                        env = emitters.environment(g)
+                        if env >= 0:
+                            d = rec.ray_d[i]
+                            contribution = rec.mis[i] * emitters.eval(g, env, vec2(0.0), d, 1.0)
+                else:
+                    x, ng, cross, b1, b2 = vertex_position(g, k, n, i)
+                    wi = vec3(0.0)
+                    if k == 0:
+                        wi = -rec.ray_d[i]
+                    else:
+                        wi = (vertex_point(g, k - 1, n, i) - x).normalized()
+                    cos_i = ng.dot(wi)
+                    e = g.tri_emitter[tri]
+                    if e >= 0 and cos_i > 0.0:  # emission found at vertex k
+                        le = emitters.eval(g, e, surface_uv(g, tri, b1, b2), -wi, cos_i)
+                        contribution += rec.mis[k * n + i] * le
+                    if k + 1 < max_depth:
+                        sp = shading_point(g, tri, b1, b2, x, ng, wi)
+                        contribution += self.light_sample(sp, k * n + i, x)
+                        contribution += self.next_vertex(sp, k, n, i, x, beta)
+                for c in ti.static(range(3)):
+                    rec.radiance[3 * i + c] += beta[c] * contribution[c]
+
+    @ti.func
+    def light_sample(self, sp: ti.template(), slot: ti.i32, x: vec3) -> vec3:
+        """The recorded emitter sample at this vertex, without the path throughput."""
+        g = self.g
+        rec = g.rec
+        result = vec3(0.0)
+        e = rec.light_em[slot]
+        if e >= 0:
+            d, factor, le = emitters.replay(g, e, rec.light_tri[slot], rec.light_pos[slot],
+                                            rec.light_q[slot], x)
+            result = bsdf_eval(g, sp, d) * le * (factor * rec.light_mis[slot])
+        return result
+
+    @ti.func
+    def next_vertex(self, sp: ti.template(), k: ti.i32, n: ti.i32, i: ti.i32, x: vec3,
+                    beta: vec3) -> vec3:
+        """Write the throughput into vertex k + 1; return what an escape there adds."""
+        g = self.g
+        rec = g.rec
+        result = vec3(0.0)
+        if k + 1 < rec.length[i]:
+            nxt = (k + 1) * n + i
+            rr = rec.rr[k * n + i]
+            if rec.tri[nxt] == R.ESCAPED:
+                env = emitters.environment(g)
+                if env >= 0:
+                    d = rec.dir[nxt]
+                    le = emitters.eval(g, env, vec2(0.0), d, 1.0)
+                    result = bsdf_eval(g, sp, d) * le * (rr * rec.mis[nxt] / rec.q[nxt])
+            else:
+                y, ny, cross, c1, c2 = vertex_position(g, k + 1, n, i)
+                seg = y - x
+                r2 = seg.dot(seg)
+                d = seg / ti.sqrt(r2)
+                f = bsdf_eval(g, sp, d)
+                nb = beta * f * (rr * ti.abs(cross.dot(d)) / (r2 * rec.q[nxt]))
+                for c in ti.static(range(3)):
+                    rec.throughput[3 * nxt + c] = nb[c]
+        return result

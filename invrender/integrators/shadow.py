@@ -23,7 +23,8 @@ boundary: the jump is 0 - L_far.
 
 With ``indirect`` the same sampler serves the segment from vertex k to a next surface
 (max_depth >= 3): every boundary edge and crease is a candidate and L_far is the light the
-far surface reflects (one path sample; its emission is the shadow term's). It matches finite
+far surface reflects (one path sample, traced by the path kernel from the rays this kernel
+writes; its emission is the shadow term's). It matches finite
 differences at single points (tests/test_boundary.py) but leaves a bias on the Cornell box
 at max_depth 3, so it is called approximate. An edge hidden from x (the far ray stops
 before it) adds nothing.
@@ -32,18 +33,19 @@ before it) adds nothing.
 import numpy as np
 import taichi as ti
 
-from invrender import emitters, sampler
-from invrender.bsdf import diffuse
+from invrender import sampler
+from invrender.emitters import registry as emitters
 from invrender.geometry.edges import shadow_edges
 from invrender.geometry.intersect import intersect, triangle, vertex
-from invrender.integrators import records as R
 from invrender.integrators.boundary import BoundarySamples
-from invrender.integrators.path import DEFAULT_REFLECTANCE, ray_epsilon, trace_ray
-from invrender.integrators.replay import barycentrics
+from invrender.integrators.path import ray_epsilon
+from invrender.integrators.replay import vertex_position
+from invrender.shading import bsdf_eval, shading_point, surface_uv
+from invrender.state import EMITTER_INTS
 
+vec2 = ti.math.vec2
 vec3 = ti.math.vec3
 SIDE_OFFSET = 1e-4  # angular offset of the two rays, radians
-INV_PI = 0.3183098861837907
 
 
 ENV_HIT = -2  # emitter_hit's triangle when the ray escapes to the environment
@@ -60,12 +62,13 @@ def emitter_hit(g: ti.template(), x: vec3, d: vec3, eps, skip: ti.i32):
     if tri >= 0:
         e = g.tri_emitter[tri]
         v0, v1, v2 = triangle(g, tri)
-        if e >= 0 and (v1 - v0).cross(v2 - v0).dot(d) < 0.0:
-            result = emitters.radiance(g, e)
+        cos_front = -(v1 - v0).cross(v2 - v0).dot(d)
+        if e >= 0 and cos_front > 0.0:
+            result = emitters.eval(g, e, surface_uv(g, tri, b1, b2), d, cos_front)
             hit = tri
             inv_t = 1.0 / t
-    elif g.counts[1] > 0:
-        result = emitters.environment(g)
+    elif emitters.environment(g) >= 0:
+        result = emitters.eval(g, emitters.environment(g), vec2(0.0), d, 1.0)
         hit = ENV_HIT
     return result, inv_t, hit, b1, b2
 
@@ -100,14 +103,16 @@ def light_interval(g: ti.template(), x: vec3, a: vec3, b: vec3):
     An environment is seen through all of the segment."""
     lo = 1.0
     hi = 0.0
-    if g.counts[1] > 0:
+    if emitters.environment(g) >= 0:
         lo = 0.0
         hi = 1.0
     ab = b - a
-    for e in range(g.counts[0]):
-        first = g.emitter_info[2 * e]
-        for k in range(g.emitter_info[2 * e + 1]):
-            l0, l1, l2 = triangle(g, g.emitter_tris[first + k])
+    for e in range(g.counts[1]):
+        if g.em_ints[EMITTER_INTS * e + 2] == 0:  # not an area emitter
+            continue
+        first = g.em_ints[EMITTER_INTS * e + 1]
+        for k in range(g.em_ints[EMITTER_INTS * e + 2]):
+            l0, l1, l2 = triangle(g, g.em_tris[first + k])
             t0, t1 = _cone_side(0.0, 1.0, x, a, ab, l0, l1, l2)
             t0, t1 = _cone_side(t0, t1, x, a, ab, l1, l2, l0)
             t0, t1 = _cone_side(t0, t1, x, a, ab, l2, l0, l1)
@@ -122,44 +127,47 @@ def light_interval(g: ti.template(), x: vec3, a: vec3, b: vec3):
 
 @ti.data_oriented
 class ShadowKernel:
-    def __init__(self, fields, records):
-        self.g, self.rec = fields, records
-        self.no_records = R.NoRecords()
+    """The shadow and indirect edge samples at one path vertex, over one ``Program``."""
+
+    def __init__(self, g):
+        self.g = g
 
     @ti.kernel
     def sample(self, n: ti.i32, k: ti.i32, seed: ti.u32, edges: ti.types.ndarray(),
                cdf: ti.types.ndarray(), moving_tri: ti.types.ndarray(), edge_motion: ti.i32,
-               frame_motion: ti.i32, lights_move: ti.i32, max_depth: ti.i32,
-               rr_depth: ti.i32, indirect: ti.template(), out_w: ti.types.ndarray(),
-               out_v: ti.types.ndarray(), out_c: ti.types.ndarray()):
+               frame_motion: ti.i32, lights_move: ti.i32, indirect: ti.i32,
+               out_w: ti.types.ndarray(), out_v: ti.types.ndarray(),
+               out_c: ti.types.ndarray()):
         """At path vertex k of records i < n: out_w = RGB weight without Lambda / N, out_v =
         8 vertex ids (edge 2, receiver triangle 3, light triangle 3), out_c = their velocity
         coefficients; weight 0 where nothing was found. ``edges`` rows are (v0, v1, opposite
         vertex in face 0, in face 1 or -1). ``edge_motion`` fills the edge slots,
         ``frame_motion`` the receiver and light slots of moving triangles. With
         ``indirect`` the jump is in the reflected light of the surfaces either side (the
-        visibility of the segment to the next vertex) and the light slots hold the far
-        surface's triangle."""
+        visibility of the segment to the next vertex): out_w then still lacks the far
+        side's radiance, which the path kernel computes from ``g.rays_*`` (row i), and
+        the light slots hold the far surface's triangle."""
+        g = self.g
         for i in range(n):
-            row = i
             for c in ti.static(range(3)):
-                out_w[row, c] = 0.0
-            tri = self.rec.tri[i, k]
+                out_w[i, c] = 0.0
+            g.rays_info[i] = ti.Vector([-1, -1])  # no far-side path
+            tri = -1
+            if k < g.rec.length[i]:
+                tri = g.rec.tri[k * n + i]
             wanted = 0
             if tri >= 0:
                 wanted = edge_motion + frame_motion * (moving_tri[tri] + lights_move)
             if wanted > 0 and edges.shape[0] > 0:
-                self._sample_vertex(i, k, row, tri, seed, edges, cdf, moving_tri, edge_motion,
-                                    frame_motion, max_depth, rr_depth, indirect, out_w, out_v,
-                                    out_c)
+                self._sample_vertex(i, k, n, tri, seed, edges, cdf, moving_tri, edge_motion,
+                                    frame_motion, indirect, out_w, out_v, out_c)
 
     @ti.func
-    def _sample_vertex(self, i, k, row, tri, seed, edges: ti.template(), cdf: ti.template(),
-                       moving_tri: ti.template(), edge_motion, frame_motion, max_depth,
-                       rr_depth, indirect: ti.template(), out_w: ti.template(),
-                       out_v: ti.template(), out_c: ti.template()):
+    def _sample_vertex(self, i, k, n, tri, seed, edges: ti.template(), cdf: ti.template(),
+                       moving_tri: ti.template(), edge_motion, frame_motion, indirect,
+                       out_w: ti.template(), out_v: ti.template(), out_c: ti.template()):
         g = self.g
-        rec = self.rec
+        rec = g.rec
         key = sampler.sample_key(seed, ti.u32(i), ti.u32(0x5AD0 + k))
         # which edge: binary search in the length CDF
         u = sampler.uniform(key, 0)
@@ -174,15 +182,12 @@ class ShadowKernel:
         a = vertex(g, edges[lo, 0])
         b = vertex(g, edges[lo, 1])
         v0, v1, v2 = triangle(g, tri)
-        cross = (v1 - v0).cross(v2 - v0)
-        ng = cross.normalized()
-        d_in = rec.dir[i, k]
-        x = v0 + rec.bary[i, k][0] * (v1 - v0) + rec.bary[i, k][1] * (v2 - v0)
-        beta = rec.beta[i, k]
-        if k == 0:  # the camera ray's point on the triangle's plane, as the replay has it
-            origin = vec3(g.camera[0], g.camera[1], g.camera[2])
-            d_in = rec.cam_dir[i]
-            x = origin + ((v0 - origin).dot(cross) / d_in.dot(cross)) * d_in
+        # the vertex as the replay has it (vertex 0 on its camera ray)
+        x, ng, cross, b1, b2 = vertex_position(g, k, n, i)
+        d_in = rec.dir[k * n + i]
+        if k == 0:
+            d_in = rec.ray_d[i]
+        beta = rec.beta[k * n + i]
         plane = (a - x).cross(b - x)  # normal of the plane (x, a, b)
         faces_side = plane.dot(vertex(g, edges[lo, 2]) - x)  # > 0: faces on the +n side
         silhouette = True
@@ -192,30 +197,21 @@ class ShadowKernel:
             # and the side rays of one that ends on a silhouette would straddle it (an
             # O(SIDE_OFFSET) bias).
             silhouette = faces_side * plane.dot(vertex(g, edges[lo, 3]) - x) > 0.0
-        cos_i = -ng.dot(d_in)
-        bsdf = g.tri_bsdf[tri]
-        rho = vec3(DEFAULT_REFLECTANCE)
-        nsh = ng
-        b1, b2 = barycentrics(x - v0, v1 - v0, v2 - v0, cross)
-        if bsdf >= 0:
-            rho = diffuse.reflectance(g, bsdf, tri, b1, b2)
-            if g.bsdf_twosided[bsdf] and cos_i < 0.0:
-                nsh = -ng
-                cos_i = -cos_i
+        sp = shading_point(g, tri, b1, b2, x, ng, -d_in)
         t_lo, t_hi = 0.0, 1.0
-        if ti.static(not indirect):
+        if not indirect:
             t_lo, t_hi = light_interval(g, x, a, b)
         s = t_lo + sampler.uniform(key, 1) * (t_hi - t_lo)
         y = (1.0 - s) * a + s * b
         to_y = y - x
         r = to_y.norm()
         plane_len = plane.norm()
-        if silhouette and t_lo < t_hi and cos_i > 0.0 and r > 1e-6 and plane_len > 1e-12:
+        if silhouette and t_lo < t_hi and r > 1e-6 and plane_len > 1e-12:
             w = to_y / r
-            cos_o = nsh.dot(w)
+            f = bsdf_eval(g, sp, w)
             edge = b - a
             sin_phi = edge.cross(w).norm() / edge.norm()
-            if cos_o > 0.0 and sin_phi > 1e-6:
+            if f.max() > 0.0 and sin_phi > 1e-6:
                 nrm = plane / plane_len
                 eps = ray_epsilon(x)
                 # The replay holds the occluder's own points fixed on it, so only the far
@@ -226,115 +222,113 @@ class ShadowKernel:
                 if faces_side > 0.0:
                     far_sign = 1.0
                     d_far = (w - SIDE_OFFSET * nrm).normalized()
-                radiance = vec3(0.0)
+                radiance = vec3(1.0)
                 inv_rz = 0.0
                 light = -1
                 c1 = 0.0
                 c2 = 0.0
-                if ti.static(indirect):
+                if indirect:
                     # z is the far surface's point; its reflected light (its own emission
-                    # is the shadow term's) is one path sample, traced only if z lies
-                    # beyond the edge
+                    # is the shadow term's) is one path sample, traced by the path kernel
+                    # if z lies beyond the edge
                     far, t_far, c1, c2 = intersect(g, x, d_far, eps, 1e30, tri)
                     light = ENV_HIT
                     if far >= 0:
                         light = far
                         inv_rz = 1.0 / t_far
                     if inv_rz * r <= 1.0 + 1e-4:
-                        path_key = sampler.sample_key(seed, ti.u32(i), ti.u32(0x1ED0 + k))
-                        radiance = trace_ray(g, path_key, x, d_far, eps, tri, k + 1,
-                                             max_depth, rr_depth, self.no_records, 0, False)
+                        g.rays_o[i] = x
+                        g.rays_d[i] = d_far
+                        g.rays_key[i] = sampler.sample_key(seed, ti.u32(i), ti.u32(0x1ED0 + k))
+                        g.rays_info[i] = ti.Vector([k + 1, tri])
                 else:
                     radiance, inv_rz, light, c1, c2 = emitter_hit(g, x, d_far, eps, tri)
                 if inv_rz * r > 1.0 + 1e-4:  # something before the edge hides it from x
                     light = -1
                 if light != -1:
-                    f = rho * (INV_PI * cos_o)
                     # 1 / pdf per unit length is Lambda (t_hi - t_lo); Lambda is applied
                     # on the host
-                    weight = (far_sign * beta * f * radiance
-                              * (sin_phi * (t_hi - t_lo) / r))
+                    weight = far_sign * beta * f * radiance * (sin_phi * (t_hi - t_lo) / r)
                     for c in ti.static(range(3)):
-                        out_w[row, c] = weight[c]
+                        out_w[i, c] = weight[c]
                     for j in ti.static(range(8)):
-                        out_v[row, j] = 0
+                        out_v[i, j] = 0
                         for c in ti.static(range(3)):
-                            out_c[row, j, c] = 0.0
+                            out_c[i, j, c] = 0.0
                     if edge_motion:  # the occluder: n . y_dot / r
-                        out_v[row, 0] = edges[lo, 0]
-                        out_v[row, 1] = edges[lo, 1]
+                        out_v[i, 0] = edges[lo, 0]
+                        out_v[i, 1] = edges[lo, 1]
                         for c in ti.static(range(3)):
-                            out_c[row, 0, c] = (1.0 - s) * nrm[c] / r
-                            out_c[row, 1, c] = s * nrm[c] / r
+                            out_c[i, 0, c] = (1.0 - s) * nrm[c] / r
+                            out_c[i, 1, c] = s * nrm[c] / r
                     if frame_motion and moving_tri[tri]:
                         # the receiver: vertex 0 slides along its camera ray with the plane,
                         # n . x_dot = (n . d0 / N . d0) N . (sum b_j v_j_dot); deeper
                         # vertices move with their barycentrics, n . x_dot = n . sum b_j v_j_dot
                         bary = vec3(1.0 - b1 - b2, b1, b2)
                         for j in ti.static(range(3)):
-                            out_v[row, 2 + j] = g.tri[3 * tri + j]
+                            out_v[i, 2 + j] = g.tri[3 * tri + j]
                             velocity = nrm
                             if k == 0:
                                 velocity = cross * (nrm.dot(d_in) / cross.dot(d_in))
                             for c in ti.static(range(3)):
-                                out_c[row, 2 + j, c] = ((inv_rz - 1.0 / r) * bary[j]
-                                                        * velocity[c])
+                                out_c[i, 2 + j, c] = (inv_rz - 1.0 / r) * bary[j] * velocity[c]
                     if frame_motion and light >= 0 and moving_tri[light]:
                         # the light point: -n . z_dot / r_z
                         bary = vec3(1.0 - c1 - c2, c1, c2)
                         for j in ti.static(range(3)):
-                            out_v[row, 5 + j] = g.tri[3 * light + j]
+                            out_v[i, 5 + j] = g.tri[3 * light + j]
                             for c in ti.static(range(3)):
-                                out_c[row, 5 + j, c] = -bary[j] * nrm[c] * inv_rz
+                                out_c[i, 5 + j, c] = -bary[j] * nrm[c] * inv_rz
 
 
 class ShadowBoundary:
     """Host side: the pool of shadow-casting edges, and the samples of one pass."""
 
-    def __init__(self, fields, records, primary):
-        self.fields, self.primary = fields, primary
-        self.kernel = ShadowKernel(fields, records)
+    def __init__(self, engine, kernel: ShadowKernel, tracer, primary):
+        self.engine, self.kernel, self.tracer, self.primary = engine, kernel, tracer, primary
 
     def edge_pool(self, meshes, any_direction: bool = False):
         """Edges of ``meshes`` that can cast a shadow of a light, or with ``any_direction``
         that can hide one surface from another (every boundary edge and crease)."""
-        f = self.fields
+        e, lay = self.engine, self.engine.layout
         edges = self.primary.edges(meshes)
-        lights = [f.vertices[f.vertex_offsets[m]:f.vertex_offsets[m + 1]]
-                  for m in f.emitter_meshes]
-        if not len(edges) or not (lights or f.scene.environment is not None or any_direction):
+        lights = [e.vertices[lay.vertex_offsets[m]:lay.vertex_offsets[m + 1]]
+                  for m in lay.emitter_meshes]
+        if not len(edges) or not (lights or lay.has_environment or any_direction):
             return None
         light_points = np.concatenate(lights) if lights else np.zeros((0, 3))
-        ids = shadow_edges(edges, f.vertices, f.faces, light_points,
-                           environment=f.scene.environment is not None or any_direction)
+        ids = shadow_edges(edges, e.vertices, lay.faces, light_points,
+                           environment=lay.has_environment or any_direction)
         if not len(ids):
             return None
         pairs = edges.v[ids]
-        length = np.linalg.norm(f.vertices[pairs[:, 1]] - f.vertices[pairs[:, 0]], axis=1)
+        length = np.linalg.norm(e.vertices[pairs[:, 1]] - e.vertices[pairs[:, 0]], axis=1)
         # endpoints, then the vertex opposite the edge in each face (-1: no second face)
         return np.concatenate([pairs, edges.opposite[ids]], axis=1), length
 
     def sample(self, meshes, n: int, seed: int, spp: int, n_vertices: int = 1,
                indirect: bool = False, max_depth: int = 0,
                rr_depth: int = 5) -> BoundarySamples | None:
-        """Shadow samples at the first ``n_vertices`` path vertices for the moving meshes
-        ``meshes``: their edges' own motion, then the motion of receivers and lights among
-        them against every mesh's edges. With ``indirect``, the visibility of the segment
-        to the next surface instead (paths of at most ``max_depth`` vertices)."""
-        f = self.fields
+        """Shadow samples at the first ``n_vertices`` path vertices of the pass's n records
+        for the moving meshes ``meshes``: their edges' own motion, then the motion of
+        receivers and lights among them against every mesh's edges. With ``indirect``, the
+        visibility of the segment to the next surface instead (paths of at most
+        ``max_depth`` vertices)."""
+        lay = self.engine.layout
         if not meshes or n == 0 or n_vertices < 1:
             return None
-        moving_tri = np.zeros(max(f.n_triangles, 1), np.int32)
+        moving_tri = np.zeros(max(lay.n_triangles, 1), np.int32)
         for m in meshes:
-            moving_tri[f.triangle_offsets[m]:f.triangle_offsets[m + 1]] = 1
-        lights_move = int(indirect or any(m in meshes for m in f.emitter_meshes))
-        everything = tuple(range(len(f.vertex_offsets) - 1))
+            moving_tri[lay.triangle_offsets[m]:lay.triangle_offsets[m + 1]] = 1
+        lights_move = int(indirect or any(m in meshes for m in lay.emitter_meshes))
+        everything = tuple(range(len(lay.vertex_offsets) - 1))
         if set(meshes) == set(everything):
             calls = [(meshes, 1, 1)]
         else:
             calls = [(meshes, 1, 0), (everything, 0, 1)]
         parts = []
-        pixel = None
+        film = None
         for k, (pool_meshes, edge_motion, frame_motion) in enumerate(calls):
             pool = self.edge_pool(pool_meshes, indirect)
             if pool is None:
@@ -348,14 +342,15 @@ class ShadowBoundary:
             out_c = np.zeros((n, 8, 3), np.float32)
             for depth in range(n_vertices):  # one vertex at a time keeps memory at n rows
                 self.kernel.sample(n, depth, (seed + 0x9E3779B9 * k) & 0xFFFFFFFF,
-                                   edges, cdf, moving_tri, edge_motion,
-                                   frame_motion, lights_move, max_depth, rr_depth, indirect,
-                                   out_w, out_v, out_c)
+                                   edges, cdf, moving_tri, edge_motion, frame_motion,
+                                   lights_move, int(indirect), out_w, out_v, out_c)
+                if indirect:  # the far sides' reflected light, from the rays just written
+                    out_w *= self.tracer.rays(n, max_depth, rr_depth)
                 hit = np.any(out_w != 0, axis=1) & np.any(out_c != 0, axis=(1, 2))
                 if hit.any():
-                    if pixel is None:
-                        pixel = self.kernel.rec.pixel.to_numpy()[:n].astype(np.int64)
+                    if film is None:
+                        film = self.kernel.g.rec.film.to_numpy()[:n].astype(np.float64)
                     w = out_w[hit].astype(np.float64) * (total / spp)  # Lambda; spp/pixel
-                    parts.append(BoundarySamples(pixel[hit], w, out_v[hit].astype(np.int64),
+                    parts.append(BoundarySamples(film[hit], w, out_v[hit].astype(np.int64),
                                                  out_c[hit].astype(np.float64)))
         return BoundarySamples.concatenate(parts)

@@ -1,7 +1,9 @@
 """Plain-Python description of a scene, as the loader produces it.
 
-No Taichi here: the loader fills these dataclasses, ``scene.fields`` turns them into
-Taichi fields. Arrays are numpy; positions are world space (``to_world`` applied).
+No Taichi and no caches here: the loader fills these dataclasses, ``engine`` turns them into
+Taichi fields. Arrays are numpy; positions are world space (``to_world`` applied). Every
+plugin instance names its registered type (``type``), so the kernels and the parameter map
+reach it through the registries, never through a concrete class.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from invrender import latent
 
 
 @dataclass
@@ -25,36 +29,53 @@ class Source:
 
 @dataclass
 class Texture:
-    """A bitmap texture: linear RGB texels, row 0 is the top row of the image file."""
+    """A spatially varying value: ``constant`` (``value``, RGB) or ``bitmap`` (``data``,
+    linear RGB texels, row 0 the top row of the image file)."""
 
-    data: np.ndarray  # (H, W, 3) float32, linear
-    filename: Path
+    type: str  # a textures registry name
+    value: np.ndarray | None = None  # (3,) for constant
+    data: np.ndarray | None = None  # (H, W, 3) for bitmap
+    filename: Path | None = None
     filter_type: str = "bilinear"  # "bilinear" | "nearest"
     wrap_mode: str = "repeat"  # "repeat" | "clamp" | "mirror"
+    raw: bool = False
+
+
+def constant(value) -> Texture:
+    return Texture("constant", value=np.asarray(value, np.float64) * np.ones(3))
 
 
 @dataclass
 class Bsdf:
-    """A diffuse BSDF: constant RGB reflectance or a bitmap texture."""
+    """One BSDF instance: its registered type, its texture-valued parameters by name, and
+    whether ``twosided`` wraps it (the frame flips to the side the light comes from)."""
 
     id: str
-    reflectance: np.ndarray | None = None  # (3,) float, when constant
-    texture: Texture | None = None  # when textured
+    type: str = "diffuse"
+    textures: dict[str, Texture] = field(default_factory=dict)
     twosided: bool = False
     source: Source | None = None
 
 
 @dataclass
-class AreaEmitter:
-    """A one-sided area emitter attached to a mesh: emits ``radiance`` along the normal."""
+class Emitter:
+    """An emitter instance: ``area`` (attached to the mesh that holds it) or an environment
+    (``constant``); ``radiance`` is a texture."""
 
-    radiance: np.ndarray  # (3,)
+    id: str  # the prefix of its parameter names: "<shape>.emitter" or the emitter's id
+    type: str
+    textures: dict[str, Texture] = field(default_factory=dict)
     source: Source | None = None
 
 
 @dataclass
 class Mesh:
-    """A triangle mesh. Winding gives the geometric normal n = cross(v1 - v0, v2 - v0)."""
+    """A triangle mesh. Winding gives the geometric normal n = cross(v1 - v0, v2 - v0).
+
+    ``vertices`` are ``latent.apply(base, pose)``, kept so by the two setters: setting
+    ``vertex_positions`` makes them the new base with the identity pose;
+    ``translate``/``rotate``/``scale`` move the base rigidly about its centroid.
+    """
 
     id: str
     vertices: np.ndarray  # (N, 3) float64, world space
@@ -62,34 +83,52 @@ class Mesh:
     uvs: np.ndarray | None = None  # (N, 2) float64, per vertex
     normals: np.ndarray | None = None  # (N, 3) float64, world space, per vertex
     bsdf: str | None = None  # id into Scene.bsdfs
-    emitter: AreaEmitter | None = None
+    emitter: Emitter | None = None
     to_world: np.ndarray = field(default_factory=lambda: np.eye(4))  # (4, 4)
     kind: str = "obj"  # obj | ply | rectangle | cube | sphere
     filename: Path | None = None
     source: Source | None = None
+    pose: dict[str, np.ndarray] = field(default_factory=latent.identity)
+    base: np.ndarray | None = None  # the latent transform's input; None: ``vertices``
+
+    def __post_init__(self):
+        if self.base is None:
+            self.base = self.vertices
+
+    def set_vertices(self, vertices: np.ndarray) -> None:
+        self.base = self.vertices = np.asarray(vertices, np.float64)
+        self.pose = latent.identity()
+
+    def set_pose(self, kind: str, value: np.ndarray) -> None:
+        self.pose[kind] = np.asarray(value, np.float64)
+        self.vertices = latent.apply(self.base, self.pose)
 
 
 @dataclass
-class Camera:
-    """Perspective camera with Mitsuba's conventions (fov along ``fov_axis``, lookat)."""
+class Filter:
+    """A reconstruction filter (``box``, ``tent``, ``gaussian``) and its settings."""
 
-    to_world: np.ndarray  # (4, 4): columns are camera x, y, z (forward) and origin
-    fov: float = 39.3077  # degrees
-    fov_axis: str = "x"  # x | y | diagonal | smaller | larger
-    width: int = 256
-    height: int = 256
-    near_clip: float = 1e-2
-    far_clip: float = 1e4
-    id: str = "sensor"
+    type: str = "gaussian"
+    settings: dict[str, float] = field(default_factory=dict)  # radius, stddev
     source: Source | None = None
 
 
 @dataclass
-class Environment:
-    """Constant environment emitter."""
+class Sensor:
+    """A camera with its film, filter and sampler, with Mitsuba's conventions (fov along
+    ``fov_axis``, lookat)."""
 
-    radiance: np.ndarray  # (3,)
-    id: str = "environment"
+    to_world: np.ndarray  # (4, 4): columns are camera x, y, z (forward) and origin
+    type: str = "perspective"
+    fov: float = 39.3077  # degrees
+    fov_axis: str = "x"  # x | y | diagonal | smaller | larger
+    width: int = 768
+    height: int = 576
+    near_clip: float = 1e-2
+    far_clip: float = 1e4
+    spp: int = 4
+    rfilter: Filter = field(default_factory=Filter)
+    id: str = "sensor"
     source: Source | None = None
 
 
@@ -98,11 +137,28 @@ class Scene:
     """Everything the loader read from one XML file."""
 
     path: Path
-    camera: Camera
-    spp: int = 4
+    sensors: list[Sensor]
     integrator: str = "path"
     max_depth: int = -1  # Mitsuba: -1 = unbounded
     rr_depth: int = 5
     bsdfs: dict[str, Bsdf] = field(default_factory=dict)
     meshes: list[Mesh] = field(default_factory=list)
-    environment: Environment | None = None
+    environment: Emitter | None = None
+
+    def sensor(self, index: int = 0) -> Sensor:
+        """The sensor ``index`` (0 is the first ``<sensor>`` of the file)."""
+        from invrender.errors import InvrenderError
+
+        if not isinstance(index, int) or not 0 <= index < len(self.sensors):
+            raise InvrenderError(f"sensor index {index} is out of range: {self.path} has "
+                                 f"{len(self.sensors)} sensor(s)",
+                                 file=self.path,
+                                 hint=f"use 0 to {len(self.sensors) - 1}")
+        return self.sensors[index]
+
+    @property
+    def emitters(self) -> list[Emitter]:
+        """Every emitter in sampling order: area emitters in mesh order, then the
+        environment."""
+        out = [m.emitter for m in self.meshes if m.emitter is not None]
+        return out + ([self.environment] if self.environment is not None else [])

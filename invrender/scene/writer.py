@@ -1,8 +1,8 @@
 """Write a scene description back as Mitsuba 3 XML, e.g. the result of an optimisation.
 
 Meshes go out as binary PLY in world space (their vertex order kept), textures as EXR
-(linear), colours and the camera as values; Mitsuba and our loader read the result. No
-Taichi here.
+(linear), colours and the sensors as values, each plugin through its registry entry;
+Mitsuba and our loader read the result. No Taichi is started here.
 """
 
 from __future__ import annotations
@@ -12,85 +12,76 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from invrender.image_io import write_exr
 from invrender.scene.description import Scene
-
-
-def _floats(values) -> str:
-    return ", ".join(repr(float(v)) for v in np.asarray(values).reshape(-1))
-
-
-def _matrix(m: np.ndarray) -> str:
-    return f'<matrix value="{" ".join(repr(float(v)) for v in np.asarray(m).reshape(-1))}"/>'
+from invrender.sensors.registry import SENSORS
+from invrender.textures.registry import TEXTURES
 
 
 def write_scene(scene: Scene, path: str | Path) -> Path:
     """Write ``scene`` to ``path`` with its meshes and textures in folders beside it."""
     path = Path(path)
     (path.parent / "meshes").mkdir(parents=True, exist_ok=True)
-    cam = scene.camera
-    depth = scene.max_depth
+    (path.parent / "textures").mkdir(parents=True, exist_ok=True)
     lines = ['<?xml version="1.0" encoding="utf-8"?>',
              f"<!-- written by invrender from {scene.path.name} -->",
              '<scene version="3.0.0">',
              '    <integrator type="path">',
-             f'        <integer name="max_depth" value="{depth}"/>',
+             f'        <integer name="max_depth" value="{scene.max_depth}"/>',
              f'        <integer name="rr_depth" value="{scene.rr_depth}"/>',
-             "    </integrator>",
-             f'    <sensor type="perspective" id={quoteattr(cam.id)}>',
-             f'        <float name="fov" value="{cam.fov!r}"/>',
-             f'        <string name="fov_axis" value="{cam.fov_axis}"/>',
-             f'        <float name="near_clip" value="{cam.near_clip!r}"/>',
-             f'        <float name="far_clip" value="{cam.far_clip!r}"/>',
-             f'        <transform name="to_world">{_matrix(cam.to_world)}</transform>',
-             '        <sampler type="independent">',
-             f'            <integer name="sample_count" value="{scene.spp}"/>',
-             "        </sampler>",
-             '        <film type="hdrfilm">',
-             f'            <integer name="width" value="{cam.width}"/>',
-             f'            <integer name="height" value="{cam.height}"/>',
-             '            <rfilter type="box"/>',
-             "        </film>",
-             "    </sensor>"]
+             "    </integrator>"]
+    for sensor in scene.sensors:
+        lines += _indent(SENSORS[sensor.type].write_xml(sensor), 1)
+        settings = "".join(f'<float name="{k}" value="{v!r}"/>'
+                           for k, v in sensor.rfilter.settings.items())
+        lines += _indent(['<sampler type="independent">',
+                          f'    <integer name="sample_count" value="{sensor.spp}"/>',
+                          "</sampler>",
+                          '<film type="hdrfilm">',
+                          f'    <integer name="width" value="{sensor.width}"/>',
+                          f'    <integer name="height" value="{sensor.height}"/>',
+                          f'    <rfilter type="{sensor.rfilter.type}">{settings}</rfilter>',
+                          "</film>"], 2)
+        lines.append("    </sensor>")
     for bsdf in scene.bsdfs.values():
-        inner = '<bsdf type="diffuse">' if bsdf.twosided else ""
-        lines.append(f'    <bsdf type="{"twosided" if bsdf.twosided else "diffuse"}" '
-                     f"id={quoteattr(bsdf.id)}>{inner}")
-        if bsdf.texture is not None:
-            tex = Path("textures") / f"{bsdf.id}.exr"
-            tex_filter, tex_wrap = bsdf.texture.filter_type, bsdf.texture.wrap_mode
-            write_exr(path.parent / tex, bsdf.texture.data)
-            lines += ['        <texture type="bitmap" name="reflectance">',
-                      f'            <string name="filename" value="{tex.as_posix()}"/>',
-                      f'            <string name="filter_type" value="{tex_filter}"/>',
-                      f'            <string name="wrap_mode" value="{tex_wrap}"/>',
-                      "        </texture>"]
-        else:
-            lines.append(f'        <rgb name="reflectance" value="{_floats(bsdf.reflectance)}"/>')
-        lines.append(("</bsdf>" if bsdf.twosided else "") + "    </bsdf>")
+        body = _textures(bsdf.textures, path.parent, bsdf.id)
+        if bsdf.twosided:
+            body = [f'<bsdf type="{bsdf.type}">', *_indent(body, 1), "</bsdf>"]
+        kind = "twosided" if bsdf.twosided else bsdf.type
+        lines += _indent([f"<bsdf type={quoteattr(kind)} id={quoteattr(bsdf.id)}>",
+                          *_indent(body, 1), "</bsdf>"], 1)
     if scene.environment is not None:
         env = scene.environment
-        lines += [f'    <emitter type="constant" id={quoteattr(env.id)}>',
-                  f'        <rgb name="radiance" value="{_floats(env.radiance)}"/>',
-                  "    </emitter>"]
+        lines += _indent([f"<emitter type={quoteattr(env.type)} id={quoteattr(env.id)}>",
+                          *_indent(_textures(env.textures, path.parent, env.id), 1),
+                          "</emitter>"], 1)
     for mesh in scene.meshes:
         rel = Path("meshes") / f"{mesh.id}.ply"
         _write_ply(path.parent / rel, mesh)
-        lines += [f'    <shape type="ply" id={quoteattr(mesh.id)}>',
-                  f'        <string name="filename" value="{rel.as_posix()}"/>']
+        body = [f'<string name="filename" value="{rel.as_posix()}"/>']
         if mesh.normals is None:
-            lines.append('        <boolean name="face_normals" value="true"/>')
+            body.append('<boolean name="face_normals" value="true"/>')
         if mesh.bsdf is not None:
-            lines.append(f"        <ref id={quoteattr(mesh.bsdf)}/>")
+            body.append(f"<ref id={quoteattr(mesh.bsdf)}/>")
         if mesh.emitter is not None:
-            radiance = _floats(mesh.emitter.radiance)
-            lines += ['        <emitter type="area">',
-                      f'            <rgb name="radiance" value="{radiance}"/>',
-                      "        </emitter>"]
-        lines.append("    </shape>")
+            e = mesh.emitter
+            body += [f"<emitter type={quoteattr(e.type)}>",
+                     *_indent(_textures(e.textures, path.parent, e.id), 1), "</emitter>"]
+        lines += _indent([f'<shape type="ply" id={quoteattr(mesh.id)}>', *_indent(body, 1),
+                          "</shape>"], 1)
     lines.append("</scene>")
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _textures(textures: dict, directory: Path, owner: str) -> list[str]:
+    out = []
+    for name, tex in textures.items():
+        out += TEXTURES[tex.type].write_xml(tex, name, directory, f"{owner}.{name}")
+    return out
+
+
+def _indent(lines: list[str], levels: int) -> list[str]:
+    return ["    " * levels + line for line in lines]
 
 
 def _write_ply(path: Path, mesh) -> None:

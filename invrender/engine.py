@@ -1,0 +1,342 @@
+"""The link between one plain ``Scene`` and the process's Taichi state.
+
+An ``Engine`` lays a scene out in the state's flat fields (where each plugin's values and
+table entries go), uploads it, and keeps what it uploaded: before each use it sends only
+what changed since (a new parameter value is one ``from_numpy``, new vertex positions
+also rebuild the BVH and the emitter CDFs on the host). Several scenes share the state;
+the one used last is the one the fields hold. The scene itself stays plain data: the
+engine is found by identity (``Engine.of``) and holds the scene only weakly.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from invrender import runtime
+from invrender import state as state_mod
+from invrender.bsdfs.registry import BSDFS
+from invrender.emitters.registry import EMITTERS
+from invrender.errors import InvrenderError
+from invrender.filters.registry import FILTERS
+from invrender.geometry.bvh import Bvh, build_bvh
+from invrender.program import Config, Program, program
+from invrender.sensors.registry import SENSORS
+from invrender.state import (
+    BSDF_INTS,
+    EMITTER_FLOATS,
+    EMITTER_INTS,
+    FILTER_FLOATS,
+    SENSOR_FLOATS,
+    SENSOR_INTS,
+    TEXTURE_INTS,
+    Capacity,
+)
+from invrender.textures.registry import TEXTURES
+
+
+def _real():
+    """The numpy type of the render precision (the fields' other than vertices, params)."""
+    return np.float64 if runtime.current().precision == "f64" else np.float32
+
+
+def triangle_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    v = vertices[faces]
+    return 0.5 * np.linalg.norm(np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0]), axis=1)
+
+
+@dataclass
+class Slot:
+    """Where a value lives: ``field`` ("params" or "vtx"), first index and count."""
+
+    field: str
+    start: int
+    count: int
+
+
+class Layout:
+    """Where everything of one scene goes in the flat fields; built from the scene's
+    structure (meshes, plugins, sensors), not from its parameter values."""
+
+    def __init__(self, scene):
+        meshes = scene.meshes
+        self.vertex_offsets = [0]
+        self.triangle_offsets = [0]
+        for m in meshes:
+            self.vertex_offsets.append(self.vertex_offsets[-1] + len(m.vertices))
+            self.triangle_offsets.append(self.triangle_offsets[-1] + len(m.faces))
+        self.n_vertices, self.n_triangles = self.vertex_offsets[-1], self.triangle_offsets[-1]
+        faces = [m.faces.astype(np.int64) + o
+                 for m, o in zip(meshes, self.vertex_offsets, strict=False)]
+        self.faces = (np.concatenate(faces).astype(np.int32) if faces
+                      else np.zeros((0, 3), np.int32))
+        self.emitter_meshes = [i for i, m in enumerate(meshes) if m.emitter is not None]
+        self.emitters = scene.emitters
+        self.has_environment = scene.environment is not None
+
+        used = {"bsdfs": {b.type for b in scene.bsdfs.values()},
+                "emitters": {e.type for e in self.emitters},
+                "sensors": {s.type for s in scene.sensors},
+                "filters": {s.rfilter.type for s in scene.sensors}}
+        # textures, in table order: BSDFs' (in their plugins' order), then emitters'
+        self.textures = []
+        for b in scene.bsdfs.values():
+            self.textures += [b.textures[name] for name in BSDFS[b.type].textures]
+        for e in self.emitters:
+            self.textures += [e.textures[name] for name in EMITTERS[e.type].textures]
+        used["textures"] = {t.type for t in self.textures}
+        self.config = Config.of(used)
+        self.texture_index = {id(t): k for k, t in enumerate(self.textures)}
+        self.texture_slots: dict[int, Slot] = {}
+        start = 0
+        for t in self.textures:
+            n = TEXTURES[t.type].get(t).size
+            self.texture_slots[id(t)] = Slot("params", start, n)
+            start += n
+        self.n_params = start
+        self.bsdf_index = {b: i for i, b in enumerate(scene.bsdfs)}
+        self.mesh_slots = {id(m): Slot("vtx", 3 * o, 3 * len(m.vertices))
+                           for m, o in zip(meshes, self.vertex_offsets, strict=False)}
+        pixels = max(s.width * s.height for s in scene.sensors)
+        self.need = Capacity(
+            vertices=self.n_vertices, triangles=self.n_triangles, params=self.n_params,
+            bsdfs=len(scene.bsdfs), textures=len(self.textures), emitters=len(self.emitters),
+            sensors=len(scene.sensors), pixels=pixels, samples=pixels,
+            record_samples=1, record_slots=1)
+
+    def slot(self, owner) -> Slot:
+        """The slot of a texture's values or of a mesh's vertices."""
+        key = id(owner)
+        if key in self.texture_slots:
+            return self.texture_slots[key]
+        return self.mesh_slots[key]
+
+
+def _signature(scene) -> tuple:
+    """What the layout depends on: everything but parameter values."""
+    tex = []
+    for b in scene.bsdfs.values():
+        tex += [(b.id, b.type, b.twosided)] + [
+            (n, id(t), t.type, TEXTURES[t.type].get(t).shape) for n, t in b.textures.items()]
+    meshes = [(id(m), m.faces.shape, id(m.faces), m.bsdf, m.emitter is not None,
+               m.uvs is not None, len(m.vertices)) for m in scene.meshes]
+    emitters = [(e.type, tuple((n, id(t), TEXTURES[t.type].get(t).shape)
+                               for n, t in e.textures.items())) for e in scene.emitters]
+    sensors = [(s.type, s.width, s.height, s.fov, s.fov_axis, s.near_clip,
+                s.to_world.tobytes(), s.rfilter.type, tuple(sorted(s.rfilter.settings.items())))
+               for s in scene.sensors]
+    return (tuple(tex), tuple(meshes), tuple(emitters), tuple(sensors))
+
+
+class Engine:
+    """One scene's view of the Taichi state; see the module docstring."""
+
+    _live: dict[int, tuple[weakref.ref, Engine]] = {}
+
+    @classmethod
+    def of(cls, scene) -> Engine:
+        """The engine of ``scene``, made on first use."""
+        key = id(scene)
+        entry = cls._live.get(key)
+        if entry is None or entry[0]() is not scene:
+            ref = weakref.ref(scene, lambda _, k=key: cls._live.pop(k, None))
+            entry = (ref, cls(scene))
+            cls._live[key] = entry
+        return entry[1]
+
+    def __init__(self, scene):
+        self._scene = weakref.ref(scene)
+        self.layout = None
+        self.signature = None
+        self.state = None
+        self.vertices = None  # what the vtx field holds, (N, 3) float64
+        self.bvh: Bvh | None = None
+        self.emitter_areas = None
+        self._params = None  # what the params field holds
+
+    @property
+    def scene(self):
+        scene = self._scene()
+        if scene is None:
+            raise RuntimeError("the scene of this engine is gone")
+        return scene
+
+    # ---- the public entry point ----
+    def sync(self, sensor: int | None = None) -> Program:
+        """Bring the state up to date with the scene and return its program."""
+        scene = self.scene
+        if sensor is not None:
+            scene.sensor(sensor)  # a clear error for an index out of range
+        signature = _signature(scene)
+        if signature != self.signature:
+            self.layout = Layout(scene)
+            self.signature = signature
+            self.state = None
+        state = state_mod.acquire(self.layout.need)
+        if state is not self.state or state.bound is not self:
+            self.state = state
+            self._upload_tables(state)
+            self._params = None
+            self.vertices = None
+            state.bound = self
+        self._upload_values(state)
+        return program(state, self.layout.config)
+
+    # ---- uploads ----
+    def _upload_tables(self, state) -> None:
+        scene, lay, cap = self.scene, self.layout, state.capacity
+        cfg = lay.config
+        real = _real()
+
+        def put(field, values, dtype):
+            full = np.zeros(field.shape[0], dtype)
+            values = np.asarray(values, dtype).reshape(-1)
+            full[:len(values)] = values
+            field.from_numpy(full)
+
+        nt = lay.n_triangles
+        tri_bsdf = np.zeros(nt, np.int32)
+        tri_emitter = np.full(nt, -1, np.int32)
+        tri_has_uv = np.zeros(nt, np.int32)
+        uvs = np.zeros((lay.n_vertices, 2))
+        emitter_of_mesh = {m: k for k, m in enumerate(lay.emitter_meshes)}
+        for i, m in enumerate(scene.meshes):
+            lo, hi = lay.triangle_offsets[i], lay.triangle_offsets[i + 1]
+            tri_bsdf[lo:hi] = lay.bsdf_index[m.bsdf]
+            tri_emitter[lo:hi] = emitter_of_mesh.get(i, -1)
+            tri_has_uv[lo:hi] = m.uvs is not None
+            if m.uvs is not None:
+                uvs[lay.vertex_offsets[i]:lay.vertex_offsets[i + 1]] = m.uvs
+        put(state.tri, lay.faces, np.int32)
+        put(state.uv, uvs, real)
+        put(state.tri_bsdf, tri_bsdf, np.int32)
+        put(state.tri_emitter, tri_emitter, np.int32)
+        put(state.tri_has_uv, tri_has_uv, np.int32)
+
+        bsdf_type = np.zeros(cap.bsdfs, np.int32)
+        bsdf_ints = np.zeros((cap.bsdfs, BSDF_INTS), np.int32)
+        for i, b in enumerate(scene.bsdfs.values()):
+            bsdf_type[i] = cfg.code("bsdfs", b.type)
+            bsdf_ints[i, 0] = b.twosided
+            for j, name in enumerate(BSDFS[b.type].textures):
+                bsdf_ints[i, 1 + j] = lay.texture_index[id(b.textures[name])]
+        put(state.bsdf_type, bsdf_type, np.int32)
+        put(state.bsdf_ints, bsdf_ints, np.int32)
+
+        tex_type = np.zeros(cap.textures, np.int32)
+        tex_ints = np.zeros((cap.textures, TEXTURE_INTS), np.int32)
+        for k, t in enumerate(lay.textures):
+            plugin = TEXTURES[t.type]
+            tex_type[k] = cfg.code("textures", t.type)
+            ints = [lay.texture_slots[id(t)].start, *plugin.ints(t)]
+            tex_ints[k, :len(ints)] = ints
+        put(state.tex_type, tex_type, np.int32)
+        put(state.tex_ints, tex_ints, np.int32)
+
+        em_type = np.zeros(cap.emitters, np.int32)
+        em_ints = np.zeros((cap.emitters, EMITTER_INTS), np.int32)
+        em_tris = []
+        first = 0
+        env = -1
+        for k, e in enumerate(lay.emitters):
+            em_type[k] = cfg.code("emitters", e.type)
+            em_ints[k, 0] = lay.texture_index[id(e.textures["radiance"])]
+            if EMITTERS[e.type].environment:
+                env = k
+                continue
+            mesh = lay.emitter_meshes[k]
+            lo, hi = lay.triangle_offsets[mesh], lay.triangle_offsets[mesh + 1]
+            em_ints[k, 1:3] = first, hi - lo
+            em_tris.append(np.arange(lo, hi))
+            first += hi - lo
+        put(state.em_type, em_type, np.int32)
+        put(state.em_ints, em_ints, np.int32)
+        put(state.em_tris, np.concatenate(em_tris) if em_tris else [], np.int32)
+        self._counts = [0, len(lay.emitters), env, 0]
+
+        sensor_type = np.zeros(cap.sensors, np.int32)
+        sensor_floats = np.zeros((cap.sensors, SENSOR_FLOATS))
+        sensor_ints = np.zeros((cap.sensors, SENSOR_INTS), np.int32)
+        for k, s in enumerate(scene.sensors):
+            sensor_type[k] = cfg.code("sensors", s.type)
+            packed = SENSORS[s.type].pack(s)
+            sensor_floats[k, :len(packed)] = packed
+            rfilter = FILTERS[s.rfilter.type]
+            settings = {**rfilter.settings, **s.rfilter.settings}
+            fpack = rfilter.pack(settings)
+            sensor_floats[k, FILTER_FLOATS:FILTER_FLOATS + len(fpack)] = fpack
+            sensor_ints[k, :2] = cfg.code("filters", s.rfilter.type), rfilter.footprint(settings)
+        put(state.sensor_type, sensor_type, np.int32)
+        put(state.sensor_floats, sensor_floats, real)
+        put(state.sensor_ints, sensor_ints, np.int32)
+
+    def _upload_values(self, state) -> None:
+        lay = self.layout
+        values = [np.asarray(TEXTURES[t.type].get(t), np.float64).reshape(-1)
+                  for t in lay.textures]
+        params = np.concatenate(values) if values else np.zeros(0)
+        if self._params is None or not np.array_equal(params, self._params):
+            full = np.zeros(state.params.shape[0])
+            full[:len(params)] = params
+            state.params.from_numpy(full)
+            self._params = params
+        meshes = self.scene.meshes
+        vertices = (np.concatenate([m.vertices for m in meshes]) if meshes
+                    else np.zeros((0, 3)))
+        if self.vertices is None or not np.array_equal(vertices, self.vertices):
+            if not np.all(np.isfinite(vertices)):
+                raise InvrenderError("non-finite vertex positions",
+                                     file=self.scene.path, hint="check the mesh parameters")
+            self._upload_geometry(state, vertices)
+
+    def _upload_geometry(self, state, vertices: np.ndarray) -> None:
+        """Vertex positions (N, 3); the BVH and the emitter CDFs they imply."""
+        lay = self.layout
+        real = _real()
+        self.vertices = np.array(vertices, np.float64)
+        full = np.zeros(state.vtx.shape[0])
+        full[:self.vertices.size] = self.vertices.reshape(-1)
+        state.vtx.from_numpy(full)
+        if lay.n_triangles:
+            bvh = build_bvh(self.vertices, lay.faces)
+        else:  # an empty scene: no node is visited (counts[0] = 0)
+            z = np.zeros(0, np.int32)
+            bvh = Bvh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.float32), z, z, z, z)
+        self.bvh = bvh
+        nk = len(bvh.skip)
+        box = np.zeros(state.bvh_box.shape[0], real)
+        box[:6 * nk] = np.concatenate([bvh.lo, bvh.hi], axis=1).reshape(-1)
+        state.bvh_box.from_numpy(box)
+        node = np.zeros(state.bvh_node.shape[0], np.int32)
+        node[:3 * nk] = np.stack([bvh.skip, bvh.prim_start, bvh.prim_count], 1).reshape(-1)
+        state.bvh_node.from_numpy(node)
+        prims = np.zeros(state.bvh_prims.shape[0], np.int32)
+        prims[:len(bvh.prim_index)] = bvh.prim_index
+        state.bvh_prims.from_numpy(prims)
+
+        cdf_all, areas = [], []
+        for mesh in lay.emitter_meshes:
+            lo, hi = lay.triangle_offsets[mesh], lay.triangle_offsets[mesh + 1]
+            a = triangle_areas(self.vertices, lay.faces[lo:hi])
+            total = a.sum()
+            cdf = np.cumsum(a) / total if total > 0 else np.linspace(1, len(a), len(a)) / len(a)
+            cdf[-1] = 1.0
+            cdf_all.append(cdf)
+            areas.append(total)
+        cdf = np.zeros(state.em_cdf.shape[0], real)
+        if cdf_all:
+            flat = np.concatenate(cdf_all)
+            cdf[:len(flat)] = flat
+        state.em_cdf.from_numpy(cdf)
+        floats = np.zeros((state.em_floats.shape[0] // EMITTER_FLOATS, EMITTER_FLOATS), real)
+        for k, total in enumerate(areas):  # area emitters come first in the emitter table
+            floats[k, 0] = total
+        state.em_floats.from_numpy(floats.reshape(-1))
+        self._counts[0] = nk
+        state.counts.from_numpy(np.array(self._counts, np.int32))
+
+    # ---- for derivative passes ----
+    def slot(self, owner) -> Slot:
+        return self.layout.slot(owner)

@@ -1,0 +1,169 @@
+"""The film: samples splatted into pixels through the sensor's reconstruction filter.
+
+As Mitsuba's ``hdrfilm``: a sample at film point x adds w(c - x) L to each pixel with
+centre c within the filter radius and w(c - x) to that pixel's weight, and the image is the
+ratio (``filters/base.py``). Every kernel here gathers: a pixel sums the samples of its
+neighbourhood in a fixed order, so images are the same bit for bit on every run (a scatter
+would add in thread order). Film points are recomputed from the sample keys, as the path
+kernel drew them.
+
+The derivative passes divide by the weights of their own samples, known before the first
+pass (``weights``): ``splat`` adds a pass's sample values to the replay image and
+``splat_transpose`` is its exact transpose, which reverse mode runs on the image gradient.
+"""
+
+import taichi as ti
+
+from invrender import sampler
+from invrender.filters import registry as filters
+from invrender.integrators.path import film_point
+
+vec3 = ti.math.vec3
+
+
+@ti.func
+def sample_weight(g: ti.template(), sensor: ti.i32, seed: ti.u32, px: ti.i32, py: ti.i32,
+                  qx: ti.i32, qy: ti.i32, width: ti.i32, s: ti.i32, box: ti.i32):
+    """Weight in pixel (px, py) of sample s of pixel (qx, qy)."""
+    w = 1.0
+    if not box:
+        key = sampler.sample_key(seed, ti.u32(qy * width + qx), ti.u32(s))
+        fx, fy = film_point(key, qx, qy)
+        w = filters.weight(g, sensor, px + 0.5 - fx, py + 0.5 - fy)
+    return w
+
+
+@ti.data_oriented
+class Film:
+    """The film kernels over one ``Program``; a pass covers rows [row0, row0 + rows) and
+    samples [first, first + count) of each of their pixels (sample j of the pass belongs to
+    pixel row0 * width + j // count, as in the path kernel)."""
+
+    def __init__(self, g):
+        self.g = g
+
+    @ti.kernel
+    def develop(self, sensor: ti.i32, width: ti.i32, height: ti.i32, seed: ti.u32,
+                first: ti.i32, count: ti.i32, row0: ti.i32, rows: ti.i32):
+        """Add the pass's ``sample_radiance`` to ``film_sum`` and its weights to
+        ``film_weight``."""
+        g = self.g
+        r = filters.footprint(g, sensor)
+        box = ti.select(r == 0, 1, 0)
+        y_lo = ti.max(row0 - r, 0)
+        y_hi = ti.min(row0 + rows + r, height)
+        for p in range((y_hi - y_lo) * width):
+            py = y_lo + p // width
+            px = p % width
+            acc = vec3(0.0)
+            weight = 0.0
+            for qy in range(ti.max(py - r, row0), ti.min(py + r + 1, row0 + rows)):
+                for qx in range(ti.max(px - r, 0), ti.min(px + r + 1, width)):
+                    base = ((qy - row0) * width + qx) * count
+                    for s in range(count):
+                        w = sample_weight(g, sensor, seed, px, py, qx, qy, width, first + s,
+                                          box)
+                        j = 3 * (base + s)
+                        acc += w * vec3(g.sample_radiance[j], g.sample_radiance[j + 1],
+                                        g.sample_radiance[j + 2])
+                        weight += w
+            pixel = py * width + px
+            for c in ti.static(range(3)):
+                g.film_sum[3 * pixel + c] += acc[c]
+            g.film_weight[pixel] += weight
+
+    @ti.kernel
+    def weights(self, sensor: ti.i32, width: ti.i32, height: ti.i32, seed: ti.u32,
+                spp: ti.i32):
+        """``inv_weight`` = 1 / the weight each pixel receives from all spp samples."""
+        g = self.g
+        r = filters.footprint(g, sensor)
+        box = ti.select(r == 0, 1, 0)
+        for p in range(width * height):
+            py = p // width
+            px = p % width
+            weight = 0.0
+            for qy in range(ti.max(py - r, 0), ti.min(py + r + 1, height)):
+                for qx in range(ti.max(px - r, 0), ti.min(px + r + 1, width)):
+                    for s in range(spp):
+                        weight += sample_weight(g, sensor, seed, px, py, qx, qy, width, s,
+                                                box)
+            g.inv_weight[p] = 1.0 / weight if weight > 0.0 else 0.0
+
+    @ti.kernel
+    def splat(self, src: ti.template(), dst: ti.template(), sensor: ti.i32, width: ti.i32,
+              height: ti.i32, seed: ti.u32, first: ti.i32, count: ti.i32, row0: ti.i32,
+              rows: ti.i32):
+        """dst[pixel] += inv_weight[pixel] * sum of w * src[sample] over the pass's samples
+        (src: the replay's sample radiance or its dual; dst: the image or its dual)."""
+        g = self.g
+        r = filters.footprint(g, sensor)
+        box = ti.select(r == 0, 1, 0)
+        y_lo = ti.max(row0 - r, 0)
+        y_hi = ti.min(row0 + rows + r, height)
+        for p in range((y_hi - y_lo) * width):
+            py = y_lo + p // width
+            px = p % width
+            acc = vec3(0.0)
+            for qy in range(ti.max(py - r, row0), ti.min(py + r + 1, row0 + rows)):
+                for qx in range(ti.max(px - r, 0), ti.min(px + r + 1, width)):
+                    base = ((qy - row0) * width + qx) * count
+                    for s in range(count):
+                        w = sample_weight(g, sensor, seed, px, py, qx, qy, width, first + s,
+                                          box)
+                        j = 3 * (base + s)
+                        acc += w * vec3(src[j], src[j + 1], src[j + 2])
+            pixel = py * width + px
+            for c in ti.static(range(3)):
+                dst[3 * pixel + c] += g.inv_weight[pixel] * acc[c]
+
+    @ti.kernel
+    def splat_transpose(self, src: ti.template(), dst: ti.template(), sensor: ti.i32,
+                        width: ti.i32, height: ti.i32, seed: ti.u32, first: ti.i32,
+                        count: ti.i32, row0: ti.i32, rows: ti.i32):
+        """dst[sample] = sum over its pixels of w * inv_weight * src[pixel]: the transpose
+        of ``splat`` (src: the image gradient; dst: the sample radiance's gradient)."""
+        g = self.g
+        r = filters.footprint(g, sensor)
+        box = ti.select(r == 0, 1, 0)
+        for j in range(rows * width * count):
+            pixel = row0 * width + j // count
+            qx = pixel % width
+            qy = pixel // width
+            acc = vec3(0.0)
+            for py in range(ti.max(qy - r, 0), ti.min(qy + r + 1, height)):
+                for px in range(ti.max(qx - r, 0), ti.min(qx + r + 1, width)):
+                    w = sample_weight(g, sensor, seed, px, py, qx, qy, width,
+                                      first + j % count, box)
+                    p = py * width + px
+                    acc += (w * g.inv_weight[p]) * vec3(src[3 * p], src[3 * p + 1],
+                                                        src[3 * p + 2])
+            for c in ti.static(range(3)):
+                dst[3 * j + c] = acc[c]
+
+    @ti.kernel
+    def footprints(self, sensor: ti.i32, width: ti.i32, height: ti.i32,
+                   points: ti.types.ndarray(), pixels: ti.types.ndarray(),
+                   out: ti.types.ndarray()):
+        """For film points (S, 2): the pixels (S, F) of their footprints (-1 past the
+        image) and their weights (S, F), F = (2 r + 1)^2; boundary samples splat with these."""
+        g = self.g
+        r = filters.footprint(g, sensor)
+        box = ti.select(r == 0, 1, 0)
+        side = 2 * r + 1
+        for i in range(points.shape[0]):
+            fx = points[i, 0]
+            fy = points[i, 1]
+            qx = ti.cast(ti.floor(fx), ti.i32)
+            qy = ti.cast(ti.floor(fy), ti.i32)
+            for f in range(side * side):
+                px = qx - r + f % side
+                py = qy - r + f // side
+                pixels[i, f] = -1
+                out[i, f] = 0.0
+                if 0 <= px < width and 0 <= py < height:
+                    w = 1.0
+                    if not box:
+                        w = filters.weight(g, sensor, px + 0.5 - fx, py + 0.5 - fy)
+                    pixels[i, f] = py * width + px
+                    out[i, f] = w

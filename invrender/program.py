@@ -1,0 +1,75 @@
+"""A plugin configuration and what kernels see: the state's fields plus the plugins in use.
+
+Kernels dispatch on a plugin's index in ``Config`` (``g.bsdfs[j]``, a static loop), so they
+contain only the plugin types a scene uses, and a second scene that uses the same types
+runs the kernels already compiled. ``Program`` objects live on their ``RenderState``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import taichi as ti
+
+from invrender.bsdfs.registry import BSDFS
+from invrender.emitters.registry import EMITTERS
+from invrender.filters.registry import FILTERS
+from invrender.sensors.registry import SENSORS
+from invrender.textures.registry import TEXTURES
+
+
+@dataclass(frozen=True)
+class Config:
+    """The registered plugin types a scene uses, by kind, in registration order."""
+
+    bsdfs: tuple[str, ...]
+    textures: tuple[str, ...]
+    emitters: tuple[str, ...]
+    sensors: tuple[str, ...]
+    filters: tuple[str, ...]
+
+    @staticmethod
+    def of(used: dict[str, set[str]]) -> Config:
+        def ordered(registry, names):
+            return tuple(sorted(names, key=registry.index))
+
+        return Config(ordered(BSDFS, used["bsdfs"]), ordered(TEXTURES, used["textures"]),
+                      ordered(EMITTERS, used["emitters"]), ordered(SENSORS, used["sensors"]),
+                      ordered(FILTERS, used["filters"]))
+
+    def code(self, kind: str, name: str) -> int:
+        """The index kernels dispatch on for plugin ``name`` of ``kind`` ("bsdfs", ...)."""
+        return getattr(self, kind).index(name)
+
+
+@ti.data_oriented
+class Program:
+    """The fields of a ``RenderState`` and the plugins of one ``Config``, as one object
+    that kernels take as ``g``."""
+
+    def __init__(self, state, config: Config):
+        self.state, self.config = state, config
+        for name, value in vars(state).items():
+            if isinstance(value, ti.Field):
+                setattr(self, name, value)
+        self.rec = state.records
+        self.bsdfs = tuple(BSDFS[n] for n in config.bsdfs)
+        self.textures = tuple(TEXTURES[n] for n in config.textures)
+        self.emitters = tuple(EMITTERS[n] for n in config.emitters)
+        self.sensors = tuple(SENSORS[n] for n in config.sensors)
+        self.filters = tuple(FILTERS[n] for n in config.filters)
+        self._kernels: dict = {}
+        self.compiled_render = False  # for RenderStats: has a render compiled the kernels
+
+    def kernels(self, kind, *args):
+        """The kernel object ``kind(self, *args)``, made once per program."""
+        key = (kind, *args)
+        if key not in self._kernels:
+            self._kernels[key] = kind(self, *args)
+        return self._kernels[key]
+
+
+def program(state, config: Config) -> Program:
+    if config not in state.programs:
+        state.programs[config] = Program(state, config)
+    return state.programs[config]

@@ -1,0 +1,100 @@
+"""The shading point: one function sets up the frame every kernel shades in.
+
+Trace, replay and the boundary kernels all call ``shading_point`` at a surface point and
+then the BSDF through ``bsdf_eval``/``bsdf_pdf``/``bsdf_sample``, which dispatch on the
+BSDF's registered type among the configuration's plugins (``g.bsdfs``). Directions in the
+point's local frame have z along the shading normal; ``twosided`` BSDFs flip the frame
+to the side the incoming direction is on, so one-sided plugins see wi.z > 0 from both sides.
+"""
+
+import taichi as ti
+
+from invrender import structs
+from invrender.state import BSDF_INTS
+from invrender.warp import coordinate_system
+
+vec2 = ti.math.vec2
+vec3 = ti.math.vec3
+
+
+@ti.func
+def surface_uv(g: ti.template(), tri: ti.i32, b1, b2) -> vec2:
+    """Texture coordinates at barycentrics (b1, b2): interpolated vertex uvs, or (b1, b2)
+    for a mesh without them, as Mitsuba."""
+    uv = vec2(b1, b2)
+    if g.tri_has_uv[tri]:
+        i0 = g.tri[3 * tri]
+        i1 = g.tri[3 * tri + 1]
+        i2 = g.tri[3 * tri + 2]
+        b0 = 1.0 - b1 - b2
+        uv = vec2(b0 * g.uv[2 * i0] + b1 * g.uv[2 * i1] + b2 * g.uv[2 * i2],
+                  b0 * g.uv[2 * i0 + 1] + b1 * g.uv[2 * i1 + 1] + b2 * g.uv[2 * i2 + 1])
+    return uv
+
+
+@ti.func
+def shading_point(g: ti.template(), tri: ti.i32, b1, b2, x: vec3, ng: vec3,
+                  wi: vec3):
+    """The shading point at x on triangle ``tri`` (unit geometric normal ng), lit towards
+    the world direction wi (unit, pointing away from the surface for a front hit)."""
+    bsdf = g.tri_bsdf[tri]
+    n = ng
+    if g.bsdf_ints[BSDF_INTS * bsdf] and ng.dot(wi) < 0.0:  # twosided
+        n = -ng
+    s, t = coordinate_system(n)
+    return structs.ShadingPoint(p=x, n=n, s=s, t=t, wi=vec3(s.dot(wi), t.dot(wi), n.dot(wi)),
+                        uv=surface_uv(g, tri, b1, b2), tri=tri, bsdf=bsdf)
+
+
+@ti.func
+def to_local(sp: ti.template(), v: vec3) -> vec3:
+    return vec3(sp.s.dot(v), sp.t.dot(v), sp.n.dot(v))
+
+
+@ti.func
+def to_world(sp: ti.template(), v: vec3) -> vec3:
+    return sp.s * v.x + sp.t * v.y + sp.n * v.z
+
+
+@ti.func
+def bsdf_texture(g: ti.template(), sp: ti.template(), j: ti.template()) -> ti.i32:
+    """The texture of the BSDF's j-th texture parameter (its plugin's ``textures`` order)."""
+    return g.bsdf_ints[BSDF_INTS * sp.bsdf + 1 + j]
+
+
+@ti.func
+def bsdf_eval(g: ti.template(), sp: ti.template(), wo_world: vec3) -> vec3:
+    """BSDF value times |cos theta_o| for the world direction wo_world."""
+    wo = to_local(sp, wo_world)
+    result = vec3(0.0)
+    code = g.bsdf_type[sp.bsdf]
+    for j in ti.static(range(len(g.bsdfs))):
+        if code == j:
+            result = g.bsdfs[j].eval(g, sp, wo)
+    return result
+
+
+@ti.func
+def bsdf_pdf(g: ti.template(), sp: ti.template(), wo_world: vec3):
+    """Solid-angle density with which ``bsdf_sample`` picks wo_world."""
+    wo = to_local(sp, wo_world)
+    result = 0.0
+    code = g.bsdf_type[sp.bsdf]
+    for j in ti.static(range(len(g.bsdfs))):
+        if code == j:
+            result = g.bsdfs[j].pdf(g, sp, wo)
+    return result
+
+
+@ti.func
+def bsdf_sample(g: ti.template(), sp: ti.template(), u1, u2):
+    """(world direction, weight = value * |cos| / pdf, pdf); weight 0 where nothing
+    is sampled (the direction is then still a unit vector)."""
+    wo = vec3(0.0, 0.0, 1.0)
+    weight = vec3(0.0)
+    pdf = 0.0
+    code = g.bsdf_type[sp.bsdf]
+    for j in ti.static(range(len(g.bsdfs))):
+        if code == j:
+            wo, weight, pdf = g.bsdfs[j].sample(g, sp, u1, u2)
+    return to_world(sp, wo).normalized(), weight, pdf

@@ -1,0 +1,155 @@
+"""The Taichi side of the scene: flat fields sized by capacity, one set per process.
+
+Why capacity, and why one set. A compiled kernel keeps reading the fields it was compiled
+against: a field replaced afterwards is invisible to it, and a kernel of a
+``@ti.data_oriented`` object compiles for that object and the ids and shapes of its fields.
+So the fields are allocated once at capacities (a BVH over n triangles has at most 2n - 1
+nodes), every live size is a kernel argument or a value in a field, and every scene of a
+process uploads into the same fields: kernels compile once per process (per plugin
+configuration) and a second scene, of any size that fits, starts without compiling.
+A scene that does not fit gets a new, larger ``RenderState`` (capacities rounded up to
+powers of two); the old one's fields are freed and its kernels dropped with it.
+
+Layout of the plugin tables (``*_ints``/``*_floats`` hold INTS/FLOATS entries per
+instance): the plugins pack their own entries, see ``engine``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import taichi as ti
+
+from invrender import runtime
+from invrender.integrators.records import Records
+
+BSDF_INTS = 8  # [0] twosided, [1 + j] texture of the plugin's j-th texture parameter
+TEXTURE_INTS = 8  # [0] first value in params, [1] width, [2] height, [3] wrap, [4] filter
+EMITTER_INTS = 8  # [0] radiance texture, [1] first emitter triangle, [2] count
+EMITTER_FLOATS = 4  # [0] total area
+SENSOR_FLOATS = 32  # [0:20] the sensor plugin's, [20:24] its filter's
+SENSOR_INTS = 4  # [0] filter plugin, [1] filter footprint in pixels either side
+FILTER_FLOATS = 20  # where a sensor's filter settings start in its floats
+
+
+def _round_up(n: int) -> int:
+    return 1 << max(int(n) - 1, 0).bit_length()
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """How many of each thing the fields hold."""
+
+    vertices: int = 1 << 14
+    triangles: int = 1 << 15
+    params: int = 1 << 16  # differentiable floats other than vertices: colours, texels
+    bsdfs: int = 64
+    textures: int = 128
+    emitters: int = 64
+    sensors: int = 16
+    pixels: int = 1 << 18
+    samples: int = 1 << 20  # one forward pass
+    record_samples: int = 1 << 18  # one derivative pass
+    record_slots: int = 1 << 20  # path vertices of one derivative pass
+
+    def fits(self, need: Capacity) -> bool:
+        return all(getattr(need, f.name) <= getattr(self, f.name) for f in fields(self))
+
+    def grown(self, need: Capacity) -> Capacity:
+        """The smallest capacity >= both, each entry a power of two."""
+        return replace(self, **{f.name: _round_up(max(getattr(self, f.name),
+                                                      getattr(need, f.name)))
+                                for f in fields(self)})
+
+
+@ti.data_oriented
+class RenderState:
+    """Every field a kernel reads, at ``capacity``; values are written, never the fields."""
+
+    def __init__(self, capacity: Capacity):
+        self.capacity = c = capacity
+        real = runtime.current().real
+        self.real = real
+        self._builder = fb = ti.FieldsBuilder()
+
+        def flat(dtype, n, differentiable=False):
+            f = ti.field(dtype, needs_grad=differentiable, needs_dual=differentiable)
+            places = (f, f.grad, f.dual) if differentiable else (f,)
+            fb.dense(ti.i, max(int(n), 1)).place(*places)
+            return f
+
+        nodes = 2 * c.triangles - 1
+        # geometry; vertices and params are float64 so that gradients summed by racing
+        # threads differ only in bits that ``autodiff.reproducible`` rounds away
+        self.vtx = flat(ti.f64, 3 * c.vertices, True)
+        self.uv = flat(real, 2 * c.vertices)
+        self.tri = flat(ti.i32, 3 * c.triangles)
+        self.tri_bsdf = flat(ti.i32, c.triangles)
+        self.tri_emitter = flat(ti.i32, c.triangles)  # -1: not an emitter
+        self.tri_has_uv = flat(ti.i32, c.triangles)
+        self.bvh_box = flat(real, 6 * nodes)
+        self.bvh_node = flat(ti.i32, 3 * nodes)  # skip, prim_start, prim_count
+        self.bvh_prims = flat(ti.i32, c.triangles)
+        # plugin parameters and tables
+        self.params = flat(ti.f64, c.params, True)
+        self.bsdf_type = flat(ti.i32, c.bsdfs)
+        self.bsdf_ints = flat(ti.i32, BSDF_INTS * c.bsdfs)
+        self.tex_type = flat(ti.i32, c.textures)
+        self.tex_ints = flat(ti.i32, TEXTURE_INTS * c.textures)
+        self.em_type = flat(ti.i32, c.emitters)
+        self.em_ints = flat(ti.i32, EMITTER_INTS * c.emitters)
+        self.em_floats = flat(real, EMITTER_FLOATS * c.emitters)
+        self.em_tris = flat(ti.i32, c.triangles)
+        self.em_cdf = flat(real, c.triangles)
+        self.sensor_type = flat(ti.i32, c.sensors)
+        self.sensor_floats = flat(real, SENSOR_FLOATS * c.sensors)
+        self.sensor_ints = flat(ti.i32, SENSOR_INTS * c.sensors)
+        # live sizes: [0] BVH nodes, [1] emitters, [2] environment emitter or -1
+        self.counts = flat(ti.i32, 4)
+        # film: a pass's sample radiance, the running sums, the derivative passes' weights
+        self.sample_radiance = flat(real, 3 * c.samples)
+        self.film_sum = flat(real, 3 * c.pixels)
+        self.film_weight = flat(real, c.pixels)
+        self.image = flat(real, 3 * c.pixels, True)  # the replay's image, with grad and dual
+        self.inv_weight = flat(real, c.pixels)  # 1 / the weights a derivative pass splats
+        # inputs of the path kernel's point and ray modes (boundary terms)
+        self.points = ti.Vector.field(2, real)
+        self.rays_o = ti.Vector.field(3, real)
+        self.rays_d = ti.Vector.field(3, real)
+        self.rays_key = ti.field(ti.u32)
+        self.rays_info = ti.Vector.field(2, ti.i32)  # depth of the next vertex, skipped tri
+        fb.dense(ti.i, c.samples).place(self.points, self.rays_o, self.rays_d, self.rays_key,
+                                        self.rays_info)
+        self._tree = fb.finalize()
+        # what trace writes for the replay; with the state, so that one path kernel (its
+        # recording switched at run time) serves rendering and derivative passes
+        self.records = Records(c.record_samples, c.record_slots)
+        self.programs: dict = {}  # plugin configuration -> kernels over these fields
+        self.bound = None  # the engine whose scene the fields hold now
+
+    def destroy(self) -> None:
+        self.records.destroy()
+        self._tree.destroy()
+
+
+_current: tuple[runtime.Runtime, RenderState] | None = None
+
+
+def acquire(need: Capacity) -> RenderState:
+    """The process's state, grown (a new one) when ``need`` does not fit."""
+    global _current
+    rt = runtime.current()
+    if _current is not None and _current[0] is rt and _current[1].capacity.fits(need):
+        return _current[1]
+    capacity = Capacity()
+    if _current is not None and _current[0] is rt:
+        capacity = _current[1].capacity
+        _current[1].destroy()
+    _current = (rt, RenderState(capacity.grown(need)))
+    return _current[1]
+
+
+def current_state() -> RenderState | None:
+    """The live state of this runtime, if any (for benchmarks and tests)."""
+    rt = runtime.current()
+    return _current[1] if _current is not None and _current[0] is rt else None

@@ -1,0 +1,123 @@
+"""Mitsuba's ``bitmap`` texture: bilinear or nearest lookup with repeat, clamp or mirror."""
+
+from pathlib import Path
+
+import numpy as np
+import taichi as ti
+
+from invrender.state import TEXTURE_INTS
+from invrender.textures.base import TexturePlugin
+
+vec3 = ti.math.vec3
+WRAP_MODES = {"repeat": 0, "clamp": 1, "mirror": 2}
+FILTERS = {"bilinear": 0, "nearest": 1}
+
+
+@ti.func
+def floor_int(x) -> ti.i32:
+    """floor(x) as an integer; ``ti.floor`` has no forward-mode AD rule in Taichi 1.7."""
+    i = ti.cast(x, ti.i32)
+    if x < i:
+        i -= 1
+    return i
+
+
+@ti.func
+def wrap(i: ti.i32, n: ti.i32, mode: ti.i32) -> ti.i32:
+    """Texel index i in [0, n) under the wrap mode (0 repeat, 1 clamp, 2 mirror)."""
+    if mode == 0:
+        i = i % n
+        i += n if i < 0 else 0
+    elif mode == 1:
+        i = ti.min(ti.max(i, 0), n - 1)
+    else:
+        i = i % (2 * n)
+        i += 2 * n if i < 0 else 0
+        i = 2 * n - 1 - i if i >= n else i
+    return i
+
+
+@ti.func
+def texel(g: ti.template(), base: ti.i32, w: ti.i32, x: ti.i32, y: ti.i32) -> vec3:
+    i = base + 3 * (y * w + x)
+    return vec3(ti.cast(g.params[i], float), ti.cast(g.params[i + 1], float),
+                ti.cast(g.params[i + 2], float))
+
+
+@ti.func
+def lookup(g: ti.template(), t: ti.i32, uv):
+    """The value at uv (v = 0 is the top row of the file), as Mitsuba's ``bitmap``."""
+    base = g.tex_ints[TEXTURE_INTS * t]
+    w = g.tex_ints[TEXTURE_INTS * t + 1]
+    h = g.tex_ints[TEXTURE_INTS * t + 2]
+    mode = g.tex_ints[TEXTURE_INTS * t + 3]
+    nearest = g.tex_ints[TEXTURE_INTS * t + 4]
+    x = uv[0] * w - 0.5
+    y = uv[1] * h - 0.5
+    if nearest:
+        x = uv[0] * w
+        y = uv[1] * h
+    x0 = floor_int(x)
+    y0 = floor_int(y)
+    fx = x - x0
+    fy = y - y0
+    if nearest:
+        fx = 0.0
+        fy = 0.0
+    xa = wrap(x0, w, mode)
+    xb = wrap(x0 + 1, w, mode)
+    ya = wrap(y0, h, mode)
+    yb = wrap(y0 + 1, h, mode)
+    return ((1.0 - fx) * (1.0 - fy) * texel(g, base, w, xa, ya)
+            + fx * (1.0 - fy) * texel(g, base, w, xb, ya)
+            + (1.0 - fx) * fy * texel(g, base, w, xa, yb)
+            + fx * fy * texel(g, base, w, xb, yb))
+
+
+def _set(texture, value) -> None:
+    texture.data = np.asarray(value, np.float64).reshape(texture.data.shape)
+
+
+def _ints(texture) -> list[int]:
+    h, w = texture.data.shape[:2]
+    return [w, h, WRAP_MODES[texture.wrap_mode], FILTERS[texture.filter_type]]
+
+
+def _write_xml(texture, name, directory, stem):
+    from invrender.image_io import write_exr
+
+    rel = Path("textures") / f"{stem}.exr"
+    write_exr(Path(directory) / rel, texture.data)
+    return [f'<texture type="bitmap" name="{name}">',
+            f'    <string name="filename" value="{rel.as_posix()}"/>',
+            f'    <string name="filter_type" value="{texture.filter_type}"/>',
+            f'    <string name="wrap_mode" value="{texture.wrap_mode}"/>',
+            "</texture>"]
+
+
+def _parse(builder, element):
+    """``<texture type="bitmap">``: filename, filter_type, wrap_mode, raw."""
+    from invrender.errors import SceneError
+    from invrender.scene.bitmaps import read_bitmap
+    from invrender.scene.description import Texture
+
+    props = builder.props(element)
+    filename = builder.resolve(props.string("filename"))
+    raw = props.boolean("raw", False)
+    filter_type = props.string("filter_type", "bilinear", tuple(FILTERS))
+    wrap_mode = props.string("wrap_mode", "repeat", tuple(WRAP_MODES))
+    props.finish(("filename", "filter_type", "wrap_mode", "raw"))
+    if not filename.is_file():
+        raise builder.error(element, f"texture file not found: {filename}",
+                            hint="relative paths start at the XML file's folder")
+    try:
+        data = read_bitmap(filename, raw)
+    except SceneError as err:
+        raise builder.loaded_by(element, err) from None
+    return Texture("bitmap", data=data, filename=filename, filter_type=filter_type,
+                   wrap_mode=wrap_mode, raw=raw)
+
+
+PLUGIN = TexturePlugin(name="bitmap", parameter="data", kind="texture", lookup=lookup,
+                       get=lambda t: np.array(t.data, np.float64), set=_set, ints=_ints,
+                       write_xml=_write_xml, parse=_parse)

@@ -1,0 +1,22 @@
+"""The texture plugins, and the one lookup every kernel calls."""
+
+import taichi as ti
+
+from invrender.registry import Registry
+from invrender.textures import bitmap, constant
+from invrender.textures.base import TexturePlugin
+
+TEXTURES: Registry[TexturePlugin] = Registry("texture")
+TEXTURES.register(constant.PLUGIN)
+TEXTURES.register(bitmap.PLUGIN)
+
+
+@ti.func
+def lookup(g: ti.template(), t: ti.i32, uv):
+    """Texture t at uv, dispatched on its type among the configuration's texture plugins."""
+    result = ti.math.vec3(0.0)
+    code = g.tex_type[t]
+    for j in ti.static(range(len(g.textures))):
+        if code == j:
+            result = g.textures[j].lookup(g, t, uv)
+    return result
