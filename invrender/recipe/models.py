@@ -1,0 +1,215 @@
+"""The pydantic models of the recipe: the definition of the format (DESIGN.md §5).
+
+Unknown keys are errors so that a typo cannot silently fall back to a default; ``init`` and
+``truth`` take a finite number or a (nested, rectangular) list of them.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import typing
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
+
+Loss = Literal["mse", "l1", "relative_mse"]
+LOSSES: tuple[str, ...] = typing.get_args(Loss)
+
+# Strict numbers: YAML already types its scalars, so "3" or `true` for a number is a mistake.
+Float = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RenderTarget(_Model):
+    """Make the target by rendering the scene as loaded, i.e. with its true parameters."""
+
+    spp: Annotated[StrictInt, Field(gt=0)] | None = None  # None: the scene's sampler count
+    seed: Annotated[StrictInt, Field(ge=0)] = 1  # differs from render.seed: independent noise
+
+
+class Target(_Model):
+    """What the optimisation matches: exactly one of a rendering or an image file."""
+
+    render: RenderTarget | None = None
+    image: Path | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Target:
+        if (self.render is None) == (self.image is None):
+            raise ValueError("give exactly one of render or image "
+                             "(render: {} renders the scene with the defaults)")
+        return self
+
+
+class ParamSpec(_Model):
+    """One parameter to optimise: where to start, how fast, and its valid range."""
+
+    init: Any = None  # a number or a (nested) list; None: the scene's value
+    lr: Annotated[Float, Field(gt=0)] | None = None  # None: optimizer.lr
+    clamp: list[Float] | None = None  # [lo, hi], applied after each step
+    truth: Any = None  # known answer, for the parameter error in the log
+
+    @field_validator("init", "truth")
+    @classmethod
+    def _numeric(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not _is_numeric(value):
+            raise ValueError("must be a finite number or a list of them (nested lists for arrays)")
+        return _to_float(value)
+
+    @field_validator("clamp")
+    @classmethod
+    def _range(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None:
+            if len(value) != 2:
+                raise ValueError(f"must be [lo, hi], got {len(value)} numbers")
+            if value[0] > value[1]:
+                raise ValueError(f"lo must not exceed hi, got [{value[0]}, {value[1]}]")
+        return value
+
+
+class OptimizerConfig(_Model):
+    """The optimizer and its hyperparameters (Mitsuba's names and defaults)."""
+
+    type: Literal["adam", "sgd"] = "adam"
+    lr: Annotated[Float, Field(gt=0)] = 0.05
+    beta1: Annotated[Float, Field(ge=0, lt=1)] = 0.9
+    beta2: Annotated[Float, Field(ge=0, lt=1)] = 0.999
+    epsilon: Annotated[Float, Field(gt=0)] = 1e-8
+    momentum: Annotated[Float, Field(ge=0, lt=1)] = 0.0  # sgd only
+    mask_updates: StrictBool = False
+
+
+class Schedule(_Model):
+    """Learning-rate schedule; see ``invrender.optim.schedule.lr_factor``."""
+
+    type: Literal["constant", "step", "exponential", "cosine"] = "constant"
+    step_size: Annotated[StrictInt, Field(gt=0)] | None = None
+    gamma: Annotated[Float, Field(gt=0, le=1)] | None = None
+    min_factor: Annotated[Float, Field(ge=0, le=1)] = 0.0
+
+    @model_validator(mode="after")
+    def _complete(self) -> Schedule:
+        needs = {"step": ("step_size", "gamma"), "exponential": ("gamma",)}.get(self.type, ())
+        missing = [key for key in needs if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"type {self.type!r} needs {' and '.join(missing)}")
+        return self
+
+
+class RenderSettings(_Model):
+    """How each iteration renders (the target has its own spp and seed)."""
+
+    spp: Annotated[StrictInt, Field(gt=0)] = 1
+    max_depth: Annotated[StrictInt, Field(ge=-1)] = 3  # Mitsuba's count; -1 = unbounded
+    seed: Annotated[StrictInt, Field(ge=0)] = 0
+    seed_policy: Literal["per_iteration", "fixed"] = "per_iteration"
+    decorrelate_grad: StrictBool = True  # primal and gradient passes draw different samples
+
+
+class Output(_Model):
+    """Where results go and how often; 0 means never (checkpoints: only at the end)."""
+
+    dir: Path | None = None  # default: runs/<recipe name> beside the recipe
+    frame_every: Annotated[StrictInt, Field(ge=0)] = 10
+    checkpoint_every: Annotated[StrictInt, Field(ge=0)] = 10
+    formats: list[Literal["exr", "png"]] = Field(default_factory=lambda: ["exr", "png"])
+
+
+class Recipe(_Model):
+    """A complete optimisation run."""
+
+    scene: Path
+    scene_args: dict[str, StrictInt | Float | StrictBool | str] = Field(default_factory=dict)
+    target: Target
+    params: dict[str, ParamSpec]
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: Schedule = Field(default_factory=Schedule)
+    loss: Loss = "mse"
+    iterations: Annotated[StrictInt, Field(gt=0)]
+    render: RenderSettings = Field(default_factory=RenderSettings)
+    output: Output = Field(default_factory=Output)
+    arch: Literal["auto", "cpu", "cuda"] = "auto"
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, data: Any) -> Any:
+        """An empty section (``output:`` with nothing after it) means its defaults."""
+        if isinstance(data, dict):
+            optional = ("scene_args", "optimizer", "schedule", "loss", "render", "output",
+                        "arch")
+            return {k: v for k, v in data.items() if not (k in optional and v is None)}
+        return data
+
+    @field_validator("optimizer", "schedule", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """``optimizer: sgd`` and ``schedule: cosine`` mean ``{type: ...}``."""
+        return {"type": value} if isinstance(value, str) else value
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _empty_specs(cls, value: Any) -> Any:
+        """``name:`` with nothing after it optimises the parameter with the defaults."""
+        if isinstance(value, dict):
+            return {k: {} if v is None else v for k, v in value.items()}
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _not_empty(cls, value: dict[str, ParamSpec]) -> dict[str, ParamSpec]:
+        if not value:
+            raise ValueError("name at least one parameter to optimise, "
+                             "e.g. red.reflectance.value: {init: [0.5, 0.5, 0.5]}")
+        return value
+
+    @property
+    def source(self) -> Path | None:
+        """The recipe file this was loaded from, if any."""
+        return self._source
+
+    def lr_per_param(self) -> dict[str, float]:
+        """The parameters that set their own learning rate (for ``make_optimizer``)."""
+        return {name: spec.lr for name, spec in self.params.items() if spec.lr is not None}
+
+    def resolved_dict(self) -> dict[str, Any]:
+        """Everything, defaults included and paths absolute: what ``recipe_resolved.yaml`` holds.
+
+        Loading that file again gives an equal recipe, wherever it is written.
+        """
+        return self.model_dump(mode="json")
+
+
+def _is_numeric(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, numbers.Real):
+        return math.isfinite(value)
+    return isinstance(value, list) and bool(value) and all(_is_numeric(v) for v in value) \
+        and len({_shape(v) for v in value}) == 1  # rectangular, so it is an array
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    return (len(value), *_shape(value[0])) if isinstance(value, list) else ()
+
+
+def _to_float(value: Any) -> Any:
+    return [_to_float(v) for v in value] if isinstance(value, list) else float(value)
