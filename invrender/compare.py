@@ -77,3 +77,34 @@ def compare(mine: np.ndarray, mine_se: np.ndarray, ref: np.ndarray, ref_se: np.n
     zm = (mine - ref).reshape(-1, c).sum(0) / np.sqrt((se**2).reshape(-1, c).sum(0))
     return Comparison(zero_equal, float(z.std()), float(np.mean(np.abs(z) > 4)),
                       float(np.abs(zb).max()) if zb.size else 0.0, zm, float(z.mean()))
+
+
+def block_sums(runs: np.ndarray, block: int = 8) -> np.ndarray:
+    """Each run's sums over block x block pixel blocks: (K, H/b, W/b, C)."""
+    k, h, w, c = runs.shape
+    return np.asarray(runs, np.float64)[:, :h // block * block, :w // block * block].reshape(
+        k, h // block, block, w // block, block, c).sum((2, 4))
+
+
+def compare_runs(runs: np.ndarray, ref: np.ndarray, ref_se: np.ndarray,
+                 ref_blocks: np.ndarray, block: int = 8) -> Comparison:
+    """K renders (K, H, W, C) against a reference made as ``../shared/tools/
+    mitsuba_reference.py`` makes them, for films whose filter correlates neighbouring
+    pixels: block and image-mean variances come from the runs' block sums on both sides
+    (``ref_blocks``: the reference's per-run block sums), not from per-pixel errors."""
+    mine, mine_se = mean_and_stderr(runs)
+    ref, ref_se = np.asarray(ref, np.float64), np.asarray(ref_se, np.float64)
+    se = np.sqrt(ref_se**2 + mine_se**2)
+    noisy = se > 0
+    zero_equal = bool(np.all(mine[~noisy] == ref[~noisy]))
+    z = (mine - ref)[noisy] / se[noisy]
+    mine_b, ref_b = block_sums(runs, block), np.asarray(ref_blocks, np.float64)
+    diff = mine_b.mean(0) - ref_b.mean(0)
+    var = mine_b.var(0, ddof=1) / len(mine_b) + ref_b.var(0, ddof=1) / len(ref_b)
+    ok = var > 0
+    zb = diff[ok] / np.sqrt(var[ok])
+    mine_t, ref_t = mine_b.sum((1, 2)), ref_b.sum((1, 2))  # image sums per run and channel
+    zm = (mine_t.mean(0) - ref_t.mean(0)) / np.sqrt(mine_t.var(0, ddof=1) / len(mine_t)
+                                                    + ref_t.var(0, ddof=1) / len(ref_t))
+    return Comparison(zero_equal, float(z.std()), float(np.mean(np.abs(z) > 4)),
+                      float(np.abs(zb).max()) if zb.size else 0.0, zm, float(z.mean()))

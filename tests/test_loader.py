@@ -49,6 +49,11 @@ def line_of(path: Path, needle: str) -> int:
     raise AssertionError(f"{needle!r} not in {path}")
 
 
+def reflectance(scene, bsdf: str) -> np.ndarray:
+    """A BSDF's constant reflectance."""
+    return scene.bsdfs[bsdf].textures["reflectance"].value
+
+
 def load_error(path: Path, **overrides) -> str:
     with pytest.raises(SceneError) as info:
         load_scene(path, **overrides)
@@ -89,12 +94,13 @@ def test_cbox_loads_as_mitsuba_does(cbox_path):
     scene = load_scene(cbox_path)
     assert [m.id for m in scene.meshes] == ["light", "floor", "ceiling", "back", "greenwall",
                                             "redwall", "smallbox", "largebox"]
-    assert (scene.sensors[0].spp, scene.max_depth, scene.rr_depth, scene.integrator) == (64, 3, 5, "path")
+    assert (scene.sensors[0].spp, scene.max_depth, scene.rr_depth,
+            scene.integrator) == (64, 3, 5, "path")
     assert (scene.sensors[0].width, scene.sensors[0].height) == (256, 256)
     assert scene.sensors[0].fov == pytest.approx(39.3077) and scene.sensors[0].fov_axis == "x"
     np.testing.assert_allclose(scene.sensors[0].to_world[:3, 3], [0, 0, 3.9])
     assert set(scene.bsdfs) == {"white", "red", "green", "box"}
-    np.testing.assert_allclose(scene.bsdfs["red"].textures["reflectance"].value, [0.570068, 0.0430135, 0.0443706])
+    np.testing.assert_allclose(reflectance(scene, "red"), [0.570068, 0.0430135, 0.0443706])
     assert scene.environment is None
 
     light = scene.meshes[0]
@@ -202,9 +208,9 @@ def test_defaults_substitute_and_overrides_win(tmp_path):
         <bsdf type="diffuse" id="a"><rgb name="reflectance" value="$twice"/></bsdf>
         <shape type="obj" id="q"><string name="filename" value="$mesh.obj"/><ref id="a"/></shape>
         """)
-    np.testing.assert_allclose(load_scene(path).bsdfs["a"].textures["reflectance"].value, [0.25, 0.25, 1])
-    np.testing.assert_allclose(load_scene(path, grey=0.5).bsdfs["a"].textures["reflectance"].value, [0.5, 0.5, 1])
-    np.testing.assert_allclose(load_scene(path, twice="0.1").bsdfs["a"].textures["reflectance"].value, [0.1] * 3)
+    np.testing.assert_allclose(reflectance(load_scene(path), "a"), [0.25, 0.25, 1])
+    np.testing.assert_allclose(reflectance(load_scene(path, grey=0.5), "a"), [0.5, 0.5, 1])
+    np.testing.assert_allclose(reflectance(load_scene(path, twice="0.1"), "a"), [0.1] * 3)
 
 
 def test_undefined_name_is_an_error_naming_it(tmp_path):
@@ -212,7 +218,7 @@ def test_undefined_name_is_an_error_naming_it(tmp_path):
                  '<float name="reflectance" value="$albedo"/></bsdf>')
     message = load_error(path)
     assert f"scene.xml:{line_of(path, '$albedo')}:" in message and "$albedo" in message
-    assert load_scene(path, albedo=0.3).bsdfs["_unnamed_0"].textures["reflectance"].value[0] == 0.3
+    assert reflectance(load_scene(path, albedo=0.3), "_unnamed_0")[0] == 0.3
 
 
 # --- plugins ----------------------------------------------------------------------------------
@@ -234,7 +240,8 @@ def test_scene_level_plugins(tmp_path):
         <shape type="rectangle" id="bare"/>
         """)
     scene = load_scene(path)
-    assert (scene.integrator, scene.max_depth, scene.rr_depth, scene.sensors[0].spp) == ("path", -1, 3, 4)
+    assert (scene.integrator, scene.max_depth, scene.rr_depth,
+            scene.sensors[0].spp) == ("path", -1, 3, 4)
     np.testing.assert_allclose(scene.environment.textures["radiance"].value, [0.5, 1, 2])
     paper = scene.bsdfs["paper"]
     assert paper.twosided and paper.source.line == line_of(path, 'id="paper"')
@@ -242,7 +249,7 @@ def test_scene_level_plugins(tmp_path):
     # names as Mitsuba's traverse gives them; 0.5 grey is Mitsuba's default reflectance
     assert [m.bsdf for m in scene.meshes] == ["paper", "inline.bsdf", "named", "bare.bsdf"]
     assert scene.meshes[0].id.startswith("_unnamed_")
-    np.testing.assert_allclose(scene.bsdfs["bare.bsdf"].textures["reflectance"].value, [0.5] * 3)
+    np.testing.assert_allclose(reflectance(scene, "bare.bsdf"), [0.5] * 3)
     assert (scene.sensors[0].width, scene.sensors[0].height, scene.sensors[0].fov) == (8, 6, 45)
 
 

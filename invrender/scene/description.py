@@ -150,9 +150,8 @@ class Scene:
         from invrender.errors import InvrenderError
 
         if not isinstance(index, int) or not 0 <= index < len(self.sensors):
-            raise InvrenderError(f"sensor index {index} is out of range: {self.path} has "
-                                 f"{len(self.sensors)} sensor(s)",
-                                 file=self.path,
+            raise InvrenderError(f"sensor index {index} is out of range: the scene has "
+                                 f"{len(self.sensors)} sensor(s)", file=self.path,
                                  hint=f"use 0 to {len(self.sensors) - 1}")
         return self.sensors[index]
 
