@@ -17,6 +17,7 @@ import numpy as np
 import taichi as ti
 from taichi.lang import impl
 
+from invrender import runtime
 from invrender.engine import Engine
 from invrender.errors import InvrenderError
 from invrender.film import Film
@@ -62,14 +63,20 @@ class Tangent(ti.ad.FwdMode):
     is recorded once: FwdMode would restore its mode from the second launch, leaving it in
     forward mode after the context. The field's dual is zero again on exit."""
 
-    def __init__(self, field, tangent: np.ndarray):
-        super().__init__(loss=field, param=field, seed=[1.0], clear_gradients=False)
-        self.tangent = tangent
+    def __init__(self, state, field: str, tangent: np.ndarray):
+        super().__init__(loss=getattr(state, field), param=getattr(state, field), seed=[1.0],
+                         clear_gradients=False)
+        self.state, self.field, self.tangent = state, field, np.ascontiguousarray(tangent)
+        self._zero = np.zeros(0)
+
+    def _load(self, tangent: np.ndarray) -> None:
+        params, vtx = (tangent, self._zero) if self.field == "params" else (self._zero, tangent)
+        self.state.load_tangent(params, vtx)
 
     def __enter__(self):
         self.entered = True
         impl.get_runtime().materialize()
-        self.param.dual.from_numpy(self.tangent)
+        self._load(self.tangent)
         self.runtime.fwd_mode_manager = self
         return self
 
@@ -80,7 +87,7 @@ class Tangent(ti.ad.FwdMode):
     def __exit__(self, _type, value, tb):
         self.runtime.fwd_mode_manager = None
         self.recover_kernels()
-        self.param.dual.fill(0.0)
+        self._load(np.zeros_like(self.tangent))
 
 
 class DiffRenderer:
@@ -114,7 +121,8 @@ class DiffRenderer:
         return cls(scene, max_depth, sensor)
 
     def _sync(self) -> None:
-        self.g = self.engine.sync(self.sensor)
+        with runtime.fast_compile():
+            self.g = self.engine.sync(self.sensor)
 
     # ---- passes ----
     @property
@@ -150,23 +158,31 @@ class DiffRenderer:
         rows = self.height if rows is None else rows
         n = rows * self.width * count
         rec = self.g.rec
-        rec.info.fill(0)
-        self.tracer.grid(self.sensor, self.width, seed, first, count, row0, rows,
-                         self.max_depth, rr_depth, record=True,
-                         rec_vertices=self.record_slots // n)
-        info = rec.info.to_numpy()
+        info = np.zeros(2, np.int32)
+        with runtime.fast_compile():
+            rec.reset_info()
+            self.tracer.grid(self.sensor, self.width, seed, first, count, row0, rows,
+                             self.max_depth, rr_depth, record=True,
+                             rec_vertices=self.record_slots // n)
+            rec.read(info, np.zeros((0, 2), _dtype(self.g.image)))
         self._last = (seed, (first, count, row0, rows))
+        self._vertices = int(info[R.INFO_MAX_VERTICES])
         if info[R.INFO_OVERFLOW]:
             return None
-        return int(info[R.INFO_MAX_VERTICES])
+        return self._vertices
 
     def n_samples(self, p) -> int:
         return p[3] * self.width * p[1]
 
     def _weights(self, seed: int, spp: int) -> np.ndarray:
         """1 / the weight each pixel gets from the pass samples (on device and host)."""
-        self.film.weights(self.sensor, self.width, self.height, seed & 0xFFFFFFFF, spp)
-        return self.g.inv_weight.to_numpy()[:self.width * self.height].astype(np.float64)
+        n = self.width * self.height
+        inv_weight = np.zeros(n, _dtype(self.g.image))
+        with runtime.fast_compile():
+            self.film.weights(self.sensor, self.width, self.height, seed & 0xFFFFFFFF, spp)
+            self.g.state.read_image(np.zeros(0, inv_weight.dtype), np.zeros(0, inv_weight.dtype),
+                                    inv_weight)
+        return inv_weight.astype(np.float64)
 
     def _splat_args(self, seed: int, p) -> tuple:
         first, count, row0, rows = p
@@ -174,10 +190,12 @@ class DiffRenderer:
                 rows)
 
     def _replay_forward(self, p, vertices: int) -> None:
+        """The vertex kernels in order (the primal, or under ``Tangent`` forward mode)."""
         n = self.n_samples(p)
-        self.replay.clear(n)
-        for k in range(vertices):
-            self.replay.vertex(k, n, depth_argument(self.max_depth))
+        with runtime.fast_compile():
+            self.replay.clear(n)
+            for k in range(vertices):
+                self.replay.vertex(k, n, depth_argument(self.max_depth))
 
     # ---- boundary terms ----
     def splat(self, film: np.ndarray, inv_weight: np.ndarray, spp: int) -> Splat:
@@ -199,6 +217,10 @@ class DiffRenderer:
         and shadow edges at every path vertex that samples an emitter."""
         if not moving:
             return None
+        with runtime.fast_compile():
+            return self._boundary_samples(moving, seed, p, spp, rr_depth, vertices)
+
+    def _boundary_samples(self, moving, seed, p, spp, rr_depth, vertices):
         first, count, row0, rows = p
         n = self.n_samples(p)
         pass_seed = (seed * 0x2545F491 + first + 0x10001 * row0) & 0xFFFFFFFF
@@ -218,8 +240,8 @@ class DiffRenderer:
 
     # ---- reverse mode ----
     def clear_gradients(self) -> None:
-        for field in (self.g.vtx, self.g.params):
-            field.grad.fill(0.0)
+        self.g.state.clear_gradients(self.engine.layout.n_params,
+                                     3 * self.engine.layout.n_vertices)
 
     def backward(self, seed: int, spp: int, d_image: np.ndarray, rr_depth: int,
                  moving: tuple[int, ...] = ()) -> None:
@@ -227,18 +249,19 @@ class DiffRenderer:
         the boundary term of the meshes ``moving`` into ``boundary_grad``."""
         self._sync()
         g, rec = self.g, self.g.rec
-        self.clear_gradients()
-        self.boundary_grad = np.zeros((self.engine.layout.n_vertices, 3))
-        full = np.zeros(g.image.shape[0], _dtype(g.image))
-        full[:d_image.size] = np.asarray(d_image).reshape(-1)
-        g.image.grad.from_numpy(full)
+        with runtime.fast_compile():
+            self.clear_gradients()
+            self.boundary_grad = np.zeros((self.engine.layout.n_vertices, 3))
+            g.state.load_image_grad(np.ascontiguousarray(d_image, _dtype(g.image)).reshape(-1))
         inv_weight = self._weights(seed, spp)
         for p, vertices in self._each_pass(seed, spp, rr_depth):
             n = self.n_samples(p)
             self._replay_forward(p, vertices)
-            self.replay.clear_derivatives(n, vertices, False)
-            self.film.splat_transpose(g.image.grad, rec.radiance.grad, *self._splat_args(seed, p))
-            for k in reversed(range(vertices)):
+            with runtime.fast_compile():
+                self.replay.clear_derivatives(n, vertices, False)
+                self.film.splat_transpose(g.image.grad, rec.radiance.grad,
+                                          *self._splat_args(seed, p))
+            for k in reversed(range(vertices)):  # reverse mode: full optimisation
                 self.replay.vertex.grad(k, n, depth_argument(self.max_depth))
             b = self.boundary_samples(moving, seed, p, spp, rr_depth, vertices)
             if b is not None:
@@ -251,8 +274,10 @@ class DiffRenderer:
         if not p.differentiable:
             raise InvrenderError(f"parameter '{name}' is not differentiable")
         slot = self.engine.slot(p.storage)
-        field = getattr(self.g, slot.field)
-        grad = field.grad.to_numpy()[slot.start:slot.start + slot.count]
+        lay = self.engine.layout
+        params, vtx = np.zeros(lay.n_params), np.zeros(3 * lay.n_vertices)
+        self.g.state.read_gradients(params, vtx)
+        grad = (params if slot.field == "params" else vtx)[slot.start:slot.start + slot.count]
         if slot.field == "vtx":
             grad = grad + self.boundary_grad.reshape(-1)[slot.start:slot.start + slot.count]
         return p.vjp(reproducible(grad))
@@ -272,45 +297,55 @@ class DiffRenderer:
                                  f"parameter '{name}' of shape {shape}") from None
         self._sync()
         slot = self.engine.slot(p.storage)
-        field = getattr(self.g, slot.field)
-        tangent = np.zeros(field.shape[0])
+        lay = self.engine.layout
+        tangent = np.zeros(lay.n_params if slot.field == "params" else 3 * lay.n_vertices)
         tangent[slot.start:slot.start + slot.count] = p.jvp(direction)
-        return field, tangent
+        return slot.field, tangent
 
-    def forward(self, field, tangent: np.ndarray, seed: int, spp: int,
+    def forward(self, field: str, tangent: np.ndarray, seed: int, spp: int,
                 rr_depth: int, moving: tuple[int, ...] = ()) -> np.ndarray:
-        """d image / d t of image(params + t * direction), as the spp-sample estimate;
-        with the boundary term of the meshes ``moving`` when ``field`` is the vertices."""
+        """d image / d t of image(params + t * direction), as the spp-sample estimate, for
+        the tangent of ``field`` ("params" or "vtx", from ``field_direction``); with the
+        boundary term of the meshes ``moving`` when it is the vertices."""
         self._sync()
         g, rec = self.g, self.g.rec
-        g.image.dual.fill(0.0)
         n_pixels = self.width * self.height
+        with runtime.fast_compile():
+            g.state.clear_film(n_pixels)
         boundary = np.zeros((self.height, self.width, 3))
         inv_weight = self._weights(seed, spp)
-        velocity = tangent[:3 * self.engine.layout.n_vertices].reshape(-1, 3)
         for p, vertices in self._each_pass(seed, spp, rr_depth):
-            self.replay.clear_derivatives(self.n_samples(p), vertices, True)
-            with Tangent(field, tangent):
-                self._replay_forward(p, vertices)
-            self.film.splat(rec.radiance.dual, g.image.dual, *self._splat_args(seed, p))
-            if field is g.vtx:
+            with runtime.fast_compile():
+                self.replay.clear_derivatives(self.n_samples(p), vertices, True)
+                with Tangent(g.state, field, tangent):
+                    self._replay_forward(p, vertices)
+                self.film.splat(rec.radiance.dual, g.image.dual, *self._splat_args(seed, p))
+            if field == "vtx":
                 b = self.boundary_samples(moving, seed, p, spp, rr_depth, vertices)
                 if b is not None:
-                    boundary += b.forward(velocity, boundary.shape,
+                    boundary += b.forward(tangent.reshape(-1, 3), boundary.shape,
                                           self.splat(b.film, inv_weight, spp))
-        image = g.image.dual.to_numpy()[:3 * n_pixels].reshape(self.height, self.width, 3)
-        return (image + boundary).astype(np.float32)
+        return (self._image(dual=True) + boundary).astype(np.float32)
+
+    def _image(self, dual: bool) -> np.ndarray:
+        """The replay's image or its dual, (H, W, 3) float64."""
+        n = self.width * self.height
+        value, tangent = (np.zeros(3 * n, _dtype(self.g.image)) for _ in range(2))
+        with runtime.fast_compile():
+            self.g.state.read_image(value, tangent, np.zeros(0, value.dtype))
+        return (tangent if dual else value).reshape(self.height, self.width, 3).astype(
+            np.float64)
 
     # ---- the replay's own primal, for finite differences on fixed records ----
     def traced_image(self) -> np.ndarray:
         """The image of the last traced pass, as the path kernel rendered it."""
         seed, (first, count, row0, rows) = self._last
         g = self.g
-        g.film_sum.fill(0.0)
-        g.film_weight.fill(0.0)
-        self.film.develop(self.sensor, self.width, self.height, seed & 0xFFFFFFFF, first,
-                          count, row0, rows)
-        return developed(g, self.width, self.height)
+        with runtime.fast_compile():
+            g.state.clear_film(self.width * self.height)
+            self.film.develop(self.sensor, self.width, self.height, seed & 0xFFFFFFFF, first,
+                              count, row0, rows)
+            return developed(g, self.width, self.height)
 
     def replay_image(self, spp: int) -> np.ndarray:
         """The image the replay computes from the records of the last ``trace`` (one pass
@@ -320,13 +355,11 @@ class DiffRenderer:
         seed, p = self._last
         g = self.g
         self._weights(seed, spp)
-        g.image.fill(0.0)
-        vertices = int(g.rec.info.to_numpy()[R.INFO_MAX_VERTICES])
-        self._replay_forward(p, vertices)
-        self.film.splat(g.rec.radiance, g.image, *self._splat_args(seed, p))
-        n = self.width * self.height
-        image = g.image.to_numpy()[:3 * n].reshape(self.height, self.width, 3)
-        return image.astype(np.float64)
+        with runtime.fast_compile():
+            g.state.clear_film(self.width * self.height)
+            self._replay_forward(p, self._vertices)
+            self.film.splat(g.rec.radiance, g.image, *self._splat_args(seed, p))
+        return self._image(dual=False)
 
 
 def moving_meshes(scene, pmap: ParameterMap, names) -> tuple[int, ...]:

@@ -186,16 +186,9 @@ class Engine:
 
     # ---- uploads ----
     def _upload_tables(self, state) -> None:
-        scene, lay, cap = self.scene, self.layout, state.capacity
+        scene, lay = self.scene, self.layout
         cfg = lay.config
         real = _real()
-
-        def put(field, values, dtype):
-            full = np.zeros(field.shape[0], dtype)
-            values = np.asarray(values, dtype).reshape(-1)
-            full[:len(values)] = values
-            field.from_numpy(full)
-
         nt = lay.n_triangles
         tri_bsdf = np.zeros(nt, np.int32)
         tri_emitter = np.full(nt, -1, np.int32)
@@ -209,34 +202,25 @@ class Engine:
             tri_has_uv[lo:hi] = m.uvs is not None
             if m.uvs is not None:
                 uvs[lay.vertex_offsets[i]:lay.vertex_offsets[i + 1]] = m.uvs
-        put(state.tri, lay.faces, np.int32)
-        put(state.uv, uvs, real)
-        put(state.tri_bsdf, tri_bsdf, np.int32)
-        put(state.tri_emitter, tri_emitter, np.int32)
-        put(state.tri_has_uv, tri_has_uv, np.int32)
 
-        bsdf_type = np.zeros(cap.bsdfs, np.int32)
-        bsdf_ints = np.zeros((cap.bsdfs, BSDF_INTS), np.int32)
-        for i, b in enumerate(scene.bsdfs.values()):
+        bsdfs = list(scene.bsdfs.values())
+        bsdf_type = np.zeros(len(bsdfs), np.int32)
+        bsdf_ints = np.zeros((len(bsdfs), BSDF_INTS), np.int32)
+        for i, b in enumerate(bsdfs):
             bsdf_type[i] = cfg.code("bsdfs", b.type)
             bsdf_ints[i, 0] = b.twosided
             for j, name in enumerate(BSDFS[b.type].textures):
                 bsdf_ints[i, 1 + j] = lay.texture_index[id(b.textures[name])]
-        put(state.bsdf_type, bsdf_type, np.int32)
-        put(state.bsdf_ints, bsdf_ints, np.int32)
 
-        tex_type = np.zeros(cap.textures, np.int32)
-        tex_ints = np.zeros((cap.textures, TEXTURE_INTS), np.int32)
+        tex_type = np.zeros(len(lay.textures), np.int32)
+        tex_ints = np.zeros((len(lay.textures), TEXTURE_INTS), np.int32)
         for k, t in enumerate(lay.textures):
-            plugin = TEXTURES[t.type]
             tex_type[k] = cfg.code("textures", t.type)
-            ints = [lay.texture_slots[id(t)].start, *plugin.ints(t)]
+            ints = [lay.texture_slots[id(t)].start, *TEXTURES[t.type].ints(t)]
             tex_ints[k, :len(ints)] = ints
-        put(state.tex_type, tex_type, np.int32)
-        put(state.tex_ints, tex_ints, np.int32)
 
-        em_type = np.zeros(cap.emitters, np.int32)
-        em_ints = np.zeros((cap.emitters, EMITTER_INTS), np.int32)
+        em_type = np.zeros(len(lay.emitters), np.int32)
+        em_ints = np.zeros((len(lay.emitters), EMITTER_INTS), np.int32)
         em_tris = []
         first = 0
         env = -1
@@ -251,14 +235,11 @@ class Engine:
             em_ints[k, 1:3] = first, hi - lo
             em_tris.append(np.arange(lo, hi))
             first += hi - lo
-        put(state.em_type, em_type, np.int32)
-        put(state.em_ints, em_ints, np.int32)
-        put(state.em_tris, np.concatenate(em_tris) if em_tris else [], np.int32)
         self._counts = [0, len(lay.emitters), env, 0]
 
-        sensor_type = np.zeros(cap.sensors, np.int32)
-        sensor_floats = np.zeros((cap.sensors, SENSOR_FLOATS))
-        sensor_ints = np.zeros((cap.sensors, SENSOR_INTS), np.int32)
+        sensor_type = np.zeros(len(scene.sensors), np.int32)
+        sensor_floats = np.zeros((len(scene.sensors), SENSOR_FLOATS))
+        sensor_ints = np.zeros((len(scene.sensors), SENSOR_INTS), np.int32)
         for k, s in enumerate(scene.sensors):
             sensor_type[k] = cfg.code("sensors", s.type)
             packed = SENSORS[s.type].pack(s)
@@ -268,9 +249,15 @@ class Engine:
             fpack = rfilter.pack(settings)
             sensor_floats[k, FILTER_FLOATS:FILTER_FLOATS + len(fpack)] = fpack
             sensor_ints[k, :2] = cfg.code("filters", s.rfilter.type), rfilter.footprint(settings)
-        put(state.sensor_type, sensor_type, np.int32)
-        put(state.sensor_floats, sensor_floats, real)
-        put(state.sensor_ints, sensor_ints, np.int32)
+
+        def flat(a, dtype):
+            return np.ascontiguousarray(np.asarray(a, dtype).reshape(-1))
+
+        state.load_tables(
+            flat(lay.faces, np.int32), flat(uvs, real), tri_bsdf, tri_emitter, tri_has_uv,
+            bsdf_type, flat(bsdf_ints, np.int32), tex_type, flat(tex_ints, np.int32), em_type,
+            flat(em_ints, np.int32), flat(np.concatenate(em_tris) if em_tris else [], np.int32),
+            sensor_type, flat(sensor_floats, real), flat(sensor_ints, np.int32))
 
     def _upload_values(self, state) -> None:
         lay = self.layout
@@ -278,9 +265,7 @@ class Engine:
                   for t in lay.textures]
         params = np.concatenate(values) if values else np.zeros(0)
         if self._params is None or not np.array_equal(params, self._params):
-            full = np.zeros(state.params.shape[0])
-            full[:len(params)] = params
-            state.params.from_numpy(full)
+            state.load_params(np.ascontiguousarray(params))
             self._params = params
         meshes = self.scene.meshes
         vertices = (np.concatenate([m.vertices for m in meshes]) if meshes
@@ -296,26 +281,12 @@ class Engine:
         lay = self.layout
         real = _real()
         self.vertices = np.array(vertices, np.float64)
-        full = np.zeros(state.vtx.shape[0])
-        full[:self.vertices.size] = self.vertices.reshape(-1)
-        state.vtx.from_numpy(full)
         if lay.n_triangles:
             bvh = build_bvh(self.vertices, lay.faces)
         else:  # an empty scene: no node is visited (counts[0] = 0)
             z = np.zeros(0, np.int32)
             bvh = Bvh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.float32), z, z, z, z)
         self.bvh = bvh
-        nk = len(bvh.skip)
-        box = np.zeros(state.bvh_box.shape[0], real)
-        box[:6 * nk] = np.concatenate([bvh.lo, bvh.hi], axis=1).reshape(-1)
-        state.bvh_box.from_numpy(box)
-        node = np.zeros(state.bvh_node.shape[0], np.int32)
-        node[:3 * nk] = np.stack([bvh.skip, bvh.prim_start, bvh.prim_count], 1).reshape(-1)
-        state.bvh_node.from_numpy(node)
-        prims = np.zeros(state.bvh_prims.shape[0], np.int32)
-        prims[:len(bvh.prim_index)] = bvh.prim_index
-        state.bvh_prims.from_numpy(prims)
-
         cdf_all, areas = [], []
         for mesh in lay.emitter_meshes:
             lo, hi = lay.triangle_offsets[mesh], lay.triangle_offsets[mesh + 1]
@@ -325,17 +296,19 @@ class Engine:
             cdf[-1] = 1.0
             cdf_all.append(cdf)
             areas.append(total)
-        cdf = np.zeros(state.em_cdf.shape[0], real)
-        if cdf_all:
-            flat = np.concatenate(cdf_all)
-            cdf[:len(flat)] = flat
-        state.em_cdf.from_numpy(cdf)
-        floats = np.zeros((state.em_floats.shape[0] // EMITTER_FLOATS, EMITTER_FLOATS), real)
-        for k, total in enumerate(areas):  # area emitters come first in the emitter table
-            floats[k, 0] = total
-        state.em_floats.from_numpy(floats.reshape(-1))
-        self._counts[0] = nk
-        state.counts.from_numpy(np.array(self._counts, np.int32))
+        em_floats = np.zeros((len(areas), EMITTER_FLOATS), real)
+        em_floats[:, 0] = areas  # area emitters come first in the emitter table
+        self._counts[0] = len(bvh.skip)
+
+        def flat(a, dtype):
+            return np.ascontiguousarray(np.asarray(a, dtype).reshape(-1))
+
+        state.load_geometry(
+            flat(self.vertices, np.float64), flat(np.concatenate([bvh.lo, bvh.hi], 1), real),
+            flat(np.stack([bvh.skip, bvh.prim_start, bvh.prim_count], 1), np.int32),
+            flat(bvh.prim_index, np.int32),
+            flat(np.concatenate(cdf_all) if cdf_all else [], real), flat(em_floats, real),
+            np.array(self._counts, np.int32))
 
     # ---- for derivative passes ----
     def slot(self, owner) -> Slot:

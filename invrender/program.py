@@ -58,6 +58,7 @@ class Program:
         self.emitters = tuple(EMITTERS[n] for n in config.emitters)
         self.sensors = tuple(SENSORS[n] for n in config.sensors)
         self.filters = tuple(FILTERS[n] for n in config.filters)
+        self.environment_plugins = any(p.environment for p in self.emitters)
         self._kernels: dict = {}
         self.compiled_render = False  # for RenderStats: has a render compiled the kernels
 

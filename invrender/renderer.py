@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from invrender import runtime
 from invrender.engine import Engine
 from invrender.film import Film
 from invrender.integrators.path import Tracer
@@ -69,11 +70,16 @@ def render(scene: Scene, spp: int | None = None, seed: int = 0, max_depth: int |
     if spp < 1:
         raise ValueError("spp must be at least 1")
     start = time.perf_counter()
+    with runtime.fast_compile():
+        return _render(scene, spp, seed, depth, sensor, progress, stats, start)
+
+
+def _render(scene, spp, seed, depth, sensor, progress, stats, start) -> np.ndarray:
+    desc = scene.sensor(sensor)
     g = Engine.of(scene).sync(sensor)
     tracer, film = Tracer(g), g.kernels(Film)
     width, height = desc.width, desc.height
-    g.film_sum.fill(0.0)
-    g.film_weight.fill(0.0)
+    g.state.clear_film(width * height)
     compile_seconds = 0.0
     if not g.compiled_render:  # launches with no samples compile and do nothing else
         tracer.grid(sensor, width, seed, 0, 1, 0, 0, 1, 1)
@@ -97,10 +103,11 @@ def render(scene: Scene, spp: int | None = None, seed: int = 0, max_depth: int |
 
 def developed(g, width: int, height: int) -> np.ndarray:
     """The film's sums over its weights (0 where a pixel received no weight)."""
-    n = width * height
-    total = g.film_sum.to_numpy()[:3 * n].reshape(height, width, 3)
-    weight = g.film_weight.to_numpy()[:n].reshape(height, width, 1)
-    return total / np.where(weight == 0, 1, weight).astype(total.dtype)
+    real = np.float64 if runtime.current().precision == "f64" else np.float32
+    total = np.zeros((height, width, 3), real)
+    weight = np.zeros((height, width, 1), real)
+    g.state.read_film(total.reshape(-1), weight.reshape(-1))
+    return total / np.where(weight == 0, 1, weight)
 
 
 def runtime_sync() -> None:

@@ -14,7 +14,6 @@ Layout of the plugin tables (``*_ints``/``*_floats`` hold INTS/FLOATS entries pe
 instance): the plugins pack their own entries, see ``engine``.
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
@@ -52,10 +51,10 @@ class Capacity:
     record_samples: int = 1 << 18  # one derivative pass
     record_slots: int = 1 << 20  # path vertices of one derivative pass
 
-    def fits(self, need: Capacity) -> bool:
+    def fits(self, need: "Capacity") -> bool:
         return all(getattr(need, f.name) <= getattr(self, f.name) for f in fields(self))
 
-    def grown(self, need: Capacity) -> Capacity:
+    def grown(self, need: "Capacity") -> "Capacity":
         """The smallest capacity >= both, each entry a power of two."""
         return replace(self, **{f.name: _round_up(max(getattr(self, f.name),
                                                       getattr(need, f.name)))
@@ -131,8 +130,131 @@ class RenderState:
         self.records.destroy()
         self._tree.destroy()
 
+    # Transfers. One kernel per purpose over ndarrays of the live sizes, instead of a
+    # from_numpy / to_numpy / fill per field: each of those is a kernel compiled per field
+    # (tens of ms each, most of a first render's set-up) that copies the whole capacity.
 
-_current: tuple[runtime.Runtime, RenderState] | None = None
+    @ti.kernel
+    def load_tables(self, tri: ti.types.ndarray(), uv: ti.types.ndarray(),
+                    tri_bsdf: ti.types.ndarray(), tri_emitter: ti.types.ndarray(),
+                    tri_has_uv: ti.types.ndarray(), bsdf_type: ti.types.ndarray(),
+                    bsdf_ints: ti.types.ndarray(), tex_type: ti.types.ndarray(),
+                    tex_ints: ti.types.ndarray(), em_type: ti.types.ndarray(),
+                    em_ints: ti.types.ndarray(), em_tris: ti.types.ndarray(),
+                    sensor_type: ti.types.ndarray(), sensor_floats: ti.types.ndarray(),
+                    sensor_ints: ti.types.ndarray()):
+        """The scene's structure: what does not change with parameter values."""
+        for i in range(tri.shape[0]):
+            self.tri[i] = tri[i]
+        for i in range(uv.shape[0]):
+            self.uv[i] = uv[i]
+        for i in range(tri_bsdf.shape[0]):
+            self.tri_bsdf[i] = tri_bsdf[i]
+            self.tri_emitter[i] = tri_emitter[i]
+            self.tri_has_uv[i] = tri_has_uv[i]
+        for i in range(bsdf_type.shape[0]):
+            self.bsdf_type[i] = bsdf_type[i]
+        for i in range(bsdf_ints.shape[0]):
+            self.bsdf_ints[i] = bsdf_ints[i]
+        for i in range(tex_type.shape[0]):
+            self.tex_type[i] = tex_type[i]
+        for i in range(tex_ints.shape[0]):
+            self.tex_ints[i] = tex_ints[i]
+        for i in range(em_type.shape[0]):
+            self.em_type[i] = em_type[i]
+        for i in range(em_ints.shape[0]):
+            self.em_ints[i] = em_ints[i]
+        for i in range(em_tris.shape[0]):
+            self.em_tris[i] = em_tris[i]
+        for i in range(sensor_type.shape[0]):
+            self.sensor_type[i] = sensor_type[i]
+        for i in range(sensor_floats.shape[0]):
+            self.sensor_floats[i] = sensor_floats[i]
+        for i in range(sensor_ints.shape[0]):
+            self.sensor_ints[i] = sensor_ints[i]
+
+    @ti.kernel
+    def load_geometry(self, vtx: ti.types.ndarray(), bvh_box: ti.types.ndarray(),
+                      bvh_node: ti.types.ndarray(), bvh_prims: ti.types.ndarray(),
+                      em_cdf: ti.types.ndarray(), em_floats: ti.types.ndarray(),
+                      counts: ti.types.ndarray()):
+        """Vertex positions and what they imply: the BVH, the emitter CDFs and areas."""
+        for i in range(vtx.shape[0]):
+            self.vtx[i] = vtx[i]
+        for i in range(bvh_box.shape[0]):
+            self.bvh_box[i] = bvh_box[i]
+        for i in range(bvh_node.shape[0]):
+            self.bvh_node[i] = bvh_node[i]
+        for i in range(bvh_prims.shape[0]):
+            self.bvh_prims[i] = bvh_prims[i]
+        for i in range(em_cdf.shape[0]):
+            self.em_cdf[i] = em_cdf[i]
+        for i in range(em_floats.shape[0]):
+            self.em_floats[i] = em_floats[i]
+        for i in range(counts.shape[0]):
+            self.counts[i] = counts[i]
+
+    @ti.kernel
+    def load_params(self, params: ti.types.ndarray()):
+        for i in range(params.shape[0]):
+            self.params[i] = params[i]
+
+    @ti.kernel
+    def load_tangent(self, params: ti.types.ndarray(), vtx: ti.types.ndarray()):
+        """The duals of the parameter fields: a forward-mode direction (zeros: none)."""
+        for i in range(params.shape[0]):
+            self.params.dual[i] = params[i]
+        for i in range(vtx.shape[0]):
+            self.vtx.dual[i] = vtx[i]
+
+    @ti.kernel
+    def clear_gradients(self, n_params: ti.i32, n_vtx: ti.i32):
+        for i in range(n_params):
+            self.params.grad[i] = 0.0
+        for i in range(n_vtx):
+            self.vtx.grad[i] = 0.0
+
+    @ti.kernel
+    def read_gradients(self, params: ti.types.ndarray(), vtx: ti.types.ndarray()):
+        for i in range(params.shape[0]):
+            params[i] = self.params.grad[i]
+        for i in range(vtx.shape[0]):
+            vtx[i] = self.vtx.grad[i]
+
+    @ti.kernel
+    def clear_film(self, n: ti.i32):
+        """Zero the running sums of n pixels and the replay's image with its dual."""
+        for i in range(n):
+            self.film_weight[i] = 0.0
+        for i in range(3 * n):
+            self.film_sum[i] = 0.0
+            self.image[i] = 0.0
+            self.image.dual[i] = 0.0
+
+    @ti.kernel
+    def read_film(self, total: ti.types.ndarray(), weight: ti.types.ndarray()):
+        for i in range(weight.shape[0]):
+            weight[i] = self.film_weight[i]
+        for i in range(total.shape[0]):
+            total[i] = self.film_sum[i]
+
+    @ti.kernel
+    def read_image(self, value: ti.types.ndarray(), dual: ti.types.ndarray(),
+                   inv_weight: ti.types.ndarray()):
+        """The replay's image, its dual and the weights its pixels are divided by."""
+        for i in range(value.shape[0]):
+            value[i] = self.image[i]
+            dual[i] = self.image.dual[i]
+        for i in range(inv_weight.shape[0]):
+            inv_weight[i] = self.inv_weight[i]
+
+    @ti.kernel
+    def load_image_grad(self, d_image: ti.types.ndarray()):
+        for i in range(d_image.shape[0]):
+            self.image.grad[i] = d_image[i]
+
+
+_current: "tuple[runtime.Runtime, RenderState] | None" = None
 
 
 def acquire(need: Capacity) -> RenderState:

@@ -10,6 +10,7 @@ from invrender.emitters import area, constant
 from invrender.emitters.base import EmitterPlugin
 from invrender.registry import Registry
 
+vec2 = ti.math.vec2
 vec3 = ti.math.vec3
 
 EMITTERS: Registry[EmitterPlugin] = Registry("emitter")
@@ -34,22 +35,59 @@ def sample(g: ti.template(), x: vec3, u_select, u_tri, u1, u2):
 
 
 @ti.func
-def eval(g: ti.template(), e: ti.i32, uv, d: vec3, cos_front) -> vec3:
+def _eval(g: ti.template(), e: ti.i32, uv, d: vec3, cos_front, environment: ti.template()):
+    """Radiance of emitter e (of a plugin of the given kind) arriving along d."""
     result = vec3(0.0)
     code = g.em_type[e]
     for j in ti.static(range(len(g.emitters))):
-        if code == j:
-            result = g.emitters[j].eval(g, e, uv, d, cos_front)
+        if ti.static(g.emitters[j].environment == environment):
+            if code == j:
+                result = g.emitters[j].eval(g, e, uv, d, cos_front)
     return result
 
 
 @ti.func
-def pdf(g: ti.template(), e: ti.i32, d: vec3, dist, cos_front):
+def _pdf(g: ti.template(), e: ti.i32, d: vec3, dist, cos_front, environment: ti.template()):
     result = 0.0
     code = g.em_type[e]
     for j in ti.static(range(len(g.emitters))):
-        if code == j:
-            result = g.emitters[j].pdf(g, e, d, dist, cos_front)
+        if ti.static(g.emitters[j].environment == environment):
+            if code == j:
+                result = g.emitters[j].pdf(g, e, d, dist, cos_front)
+    return result
+
+
+@ti.func
+def surface_radiance(g: ti.template(), e: ti.i32, uv, d: vec3, cos_front) -> vec3:
+    """What surface emitter e emits at texture coordinates uv towards -d (cos_front: the
+    cosine with its front side)."""
+    return _eval(g, e, uv, d, cos_front, False)
+
+
+@ti.func
+def surface_pdf(g: ti.template(), e: ti.i32, d: vec3, dist, cos_front):
+    """Solid-angle density with which ``sample`` picks that point from dist away."""
+    return _pdf(g, e, d, dist, cos_front, False)
+
+
+@ti.func
+def environment_radiance(g: ti.template(), d: vec3) -> vec3:
+    """What an escaping ray along d receives from the environment (0 without one)."""
+    result = vec3(0.0)
+    if ti.static(g.environment_plugins):
+        env = g.counts[2]
+        if env >= 0:
+            result = _eval(g, env, vec2(0.0), d, 1.0, True)
+    return result
+
+
+@ti.func
+def environment_pdf(g: ti.template(), d: vec3):
+    result = 0.0
+    if ti.static(g.environment_plugins):
+        env = g.counts[2]
+        if env >= 0:
+            result = _pdf(g, env, d, 1e30, 1.0, True)
     return result
 
 
@@ -67,5 +105,9 @@ def replay(g: ti.template(), e: ti.i32, tri: ti.i32, pos: vec3, q, x: vec3):
 
 @ti.func
 def environment(g: ti.template()) -> ti.i32:
-    """The environment emitter's index, or -1."""
-    return g.counts[2]
+    """The environment emitter's index, or -1 (at compile time when the configuration has
+    no environment plugin)."""
+    env = -1
+    if ti.static(g.environment_plugins):
+        env = g.counts[2]
+    return env

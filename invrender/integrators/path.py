@@ -68,7 +68,7 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: 
     prev_pdf = 1.0
     prev_delta = 1
     length = 0
-    env = emitters.environment(g)
+    has_env = emitters.environment(g) >= 0
     while True:
         tri, t, b1, b2 = intersect(g, o, d, tmin, 1e30, skip)
         emits = 1
@@ -77,10 +77,10 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: 
         slot = depth * n + i
         if tri < 0:
             w = 1.0
-            if env >= 0 and emits:  # escaped to the environment
+            if has_env and emits:  # escaped to the environment
                 if not prev_delta:
-                    w = power_heuristic(prev_pdf, emitters.pdf(g, env, d, 1e30, 1.0))
-                radiance += beta * w * emitters.eval(g, env, vec2(0.0), d, 1.0)
+                    w = power_heuristic(prev_pdf, emitters.environment_pdf(g, d))
+                radiance += beta * w * emitters.environment_radiance(g, d)
             if record:
                 rec.tri[slot] = R.ESCAPED
                 rec.dir[slot] = d
@@ -98,9 +98,9 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: 
         w_emit = 1.0
         if e >= 0 and cos_i > 0.0 and emits:  # emitter hit (one-sided)
             if not prev_delta:
-                w_emit = power_heuristic(prev_pdf, emitters.pdf(g, e, d, t, cos_i))
-            radiance += beta * w_emit * emitters.eval(g, e, surface_uv(g, tri, b1, b2), d,
-                                                      cos_i)
+                w_emit = power_heuristic(prev_pdf, emitters.surface_pdf(g, e, d, t, cos_i))
+            radiance += beta * w_emit * emitters.surface_radiance(g, e, surface_uv(g, tri, b1, b2),
+                                                                  d, cos_i)
         if record:
             rec.tri[slot] = tri
             rec.bary[slot] = vec2(b1, b2)

@@ -64,6 +64,20 @@ class Records:
     def destroy(self) -> None:
         self._tree.destroy()
 
+    @ti.kernel
+    def reset_info(self):
+        for j in range(2):
+            self.info[j] = 0
+
+    @ti.kernel
+    def read(self, info: ti.types.ndarray(), film: ti.types.ndarray()):
+        """The last trace's info and the film points of its first film.shape[0] samples."""
+        for j in range(2):
+            info[j] = self.info[j]
+        for i in range(film.shape[0]):
+            film[i, 0] = self.film[i][0]
+            film[i, 1] = self.film[i][1]
+
 
 class NoRecords:
     """Stands in for ``Records`` when the trace kernel only renders."""

@@ -119,10 +119,7 @@ class Replay:
                 contribution = vec3(0.0)
                 if tri == R.ESCAPED:
                     if k == 0:  # the camera ray escaped: the environment seen directly
-                        env = emitters.environment(g)
-                        if env >= 0:
-                            d = rec.ray_d[i]
-                            contribution = rec.mis[i] * emitters.eval(g, env, vec2(0.0), d, 1.0)
+                        contribution = rec.mis[i] * emitters.environment_radiance(g, rec.ray_d[i])
                 else:
                     x, ng, cross, b1, b2 = vertex_position(g, k, n, i)
                     wi = vec3(0.0)
@@ -133,7 +130,8 @@ class Replay:
                     cos_i = ng.dot(wi)
                     e = g.tri_emitter[tri]
                     if e >= 0 and cos_i > 0.0:  # emission found at vertex k
-                        le = emitters.eval(g, e, surface_uv(g, tri, b1, b2), -wi, cos_i)
+                        le = emitters.surface_radiance(g, e, surface_uv(g, tri, b1, b2), -wi,
+                                                       cos_i)
                         contribution += rec.mis[k * n + i] * le
                     if k + 1 < max_depth:
                         sp = shading_point(g, tri, b1, b2, x, ng, wi)
@@ -165,19 +163,22 @@ class Replay:
         if k + 1 < rec.length[i]:
             nxt = (k + 1) * n + i
             rr = rec.rr[k * n + i]
-            if rec.tri[nxt] == R.ESCAPED:
-                env = emitters.environment(g)
-                if env >= 0:
-                    d = rec.dir[nxt]
-                    le = emitters.eval(g, env, vec2(0.0), d, 1.0)
-                    result = bsdf_eval(g, sp, d) * le * (rr * rec.mis[nxt] / rec.q[nxt])
-            else:
-                y, ny, cross, c1, c2 = vertex_position(g, k + 1, n, i)
-                seg = y - x
+            escaped = rec.tri[nxt] == R.ESCAPED
+            d = rec.dir[nxt]
+            jacobian = 1.0  # |d direction / d barycentrics| of the next vertex
+            if not escaped:
+                v0, v1, v2 = triangle(g, rec.tri[nxt])
+                cross = (v1 - v0).cross(v2 - v0)
+                bary = rec.bary[nxt]
+                seg = v0 + bary[0] * (v1 - v0) + bary[1] * (v2 - v0) - x
                 r2 = seg.dot(seg)
                 d = seg / ti.sqrt(r2)
-                f = bsdf_eval(g, sp, d)
-                nb = beta * f * (rr * ti.abs(cross.dot(d)) / (r2 * rec.q[nxt]))
+                jacobian = ti.abs(cross.dot(d)) / r2
+            f = bsdf_eval(g, sp, d) * (rr / rec.q[nxt])
+            if escaped:
+                result = f * emitters.environment_radiance(g, d) * rec.mis[nxt]
+            else:
+                nb = beta * f * jacobian
                 for c in ti.static(range(3)):
                     rec.throughput[3 * nxt + c] = nb[c]
         return result

@@ -64,11 +64,11 @@ def emitter_hit(g: ti.template(), x: vec3, d: vec3, eps, skip: ti.i32):
         v0, v1, v2 = triangle(g, tri)
         cos_front = -(v1 - v0).cross(v2 - v0).dot(d)
         if e >= 0 and cos_front > 0.0:
-            result = emitters.eval(g, e, surface_uv(g, tri, b1, b2), d, cos_front)
+            result = emitters.surface_radiance(g, e, surface_uv(g, tri, b1, b2), d, cos_front)
             hit = tri
             inv_t = 1.0 / t
     elif emitters.environment(g) >= 0:
-        result = emitters.eval(g, emitters.environment(g), vec2(0.0), d, 1.0)
+        result = emitters.environment_radiance(g, d)
         hit = ENV_HIT
     return result, inv_t, hit, b1, b2
 
@@ -349,7 +349,9 @@ class ShadowBoundary:
                 hit = np.any(out_w != 0, axis=1) & np.any(out_c != 0, axis=(1, 2))
                 if hit.any():
                     if film is None:
-                        film = self.kernel.g.rec.film.to_numpy()[:n].astype(np.float64)
+                        film = np.zeros((n, 2), out_c.dtype)
+                        self.kernel.g.rec.read(np.zeros(2, np.int32), film)
+                        film = film.astype(np.float64)
                     w = out_w[hit].astype(np.float64) * (total / spp)  # Lambda; spp/pixel
                     parts.append(BoundarySamples(film[hit], w, out_v[hit].astype(np.int64),
                                                  out_c[hit].astype(np.float64)))
