@@ -58,6 +58,8 @@ class Records:
         self.light_mis = field(slots, real)  # MIS weight of the emitter sample
         # the replay's throughput into vertex k (3 per slot), carried between vertex kernels
         self.throughput = field(3 * slots, real, differentiable=True)
+        # and vertex k's position and unnormalised normal (6 per slot), likewise
+        self.vertex = field(6 * slots, real, differentiable=True)
         self.info = field(2, ti.i32)  # INFO_MAX_VERTICES, INFO_OVERFLOW of the last trace
         self._tree = fb.finalize()
 

@@ -12,8 +12,13 @@ change it is the interior derivative. MIS weights and Russian roulette are const
 Visibility is not re-tested: that is what makes this the interior term only.
 
 Vertex kernel k adds vertex k's emission and emitter sample to the sample's radiance and
-writes the throughput into vertex k + 1 (``rec.throughput``, slot (k + 1) n + i), which
-kernel k + 1 reads. Reverse mode runs the kernels forward, then their ``.grad`` from the
+writes the throughput into vertex k + 1 (``rec.throughput``, slot (k + 1) n + i) and that
+vertex's position and normal (``rec.vertex``), which kernels k + 1 and k + 2 read. A
+triangle's vertices are thus read once per path vertex: in reverse mode every read is an
+atomic add into the few vertices' gradients that all samples share, and on the CPU such
+contended atomics, not arithmetic, set the speed of the gradient kernels.
+
+Reverse mode runs the kernels forward, then their ``.grad`` from the
 last vertex to the first; forward mode runs them in order under ``ti.ad`` forward mode.
 """
 
@@ -63,9 +68,20 @@ def vertex_position(g: ti.template(), k: ti.i32, n: ti.i32, i: ti.i32):
 
 
 @ti.func
-def vertex_point(g: ti.template(), k: ti.i32, n: ti.i32, i: ti.i32) -> vec3:
-    x, ng, cross, b1, b2 = vertex_position(g, k, n, i)
-    return x
+def vertex_state(g: ti.template(), k: ti.i32, n: ti.i32, i: ti.i32):
+    """Vertex k's position and unnormalised normal, as the kernel that first needed them
+    computed them (kernel k - 1; vertex 0: kernel 0)."""
+    b = 6 * (k * n + i)
+    s = ti.static(g.rec.vertex)
+    return vec3(s[b], s[b + 1], s[b + 2]), vec3(s[b + 3], s[b + 4], s[b + 5])
+
+
+@ti.func
+def set_vertex_state(g: ti.template(), k: ti.i32, n: ti.i32, i: ti.i32, x: vec3, cross: vec3):
+    b = 6 * (k * n + i)
+    for c in ti.static(range(3)):
+        g.rec.vertex[b + c] = x[c]
+        g.rec.vertex[b + 3 + c] = cross[c]
 
 
 @ti.func
@@ -101,8 +117,12 @@ class Replay:
         for j in range(3 * n * vertices):
             if ti.static(dual):
                 rec.throughput.dual[j] = 0.0
+                rec.vertex.dual[2 * j] = 0.0
+                rec.vertex.dual[2 * j + 1] = 0.0
             else:
                 rec.throughput.grad[j] = 0.0
+                rec.vertex.grad[2 * j] = 0.0
+                rec.vertex.grad[2 * j + 1] = 0.0
 
     @ti.kernel
     def vertex(self, k: ti.i32, n: ti.i32, max_depth: ti.i32):
@@ -121,12 +141,23 @@ class Replay:
                     if k == 0:  # the camera ray escaped: the environment seen directly
                         contribution = rec.mis[i] * emitters.environment_radiance(g, rec.ray_d[i])
                 else:
-                    x, ng, cross, b1, b2 = vertex_position(g, k, n, i)
+                    x = vec3(0.0)
+                    cross = vec3(0.0)
                     wi = vec3(0.0)
+                    b1 = 0.0
+                    b2 = 0.0
                     if k == 0:
+                        x, ng0, cross, b1, b2 = vertex_position(g, k, n, i)
+                        set_vertex_state(g, 0, n, i, x, cross)
                         wi = -rec.ray_d[i]
                     else:
-                        wi = (vertex_point(g, k - 1, n, i) - x).normalized()
+                        x, cross = vertex_state(g, k, n, i)
+                        x_prev, cross_prev = vertex_state(g, k - 1, n, i)
+                        wi = (x_prev - x).normalized()
+                        bary = rec.bary[k * n + i]
+                        b1 = bary[0]
+                        b2 = bary[1]
+                    ng = cross.normalized()
                     cos_i = ng.dot(wi)
                     e = g.tri_emitter[tri]
                     if e >= 0 and cos_i > 0.0:  # emission found at vertex k
@@ -170,7 +201,9 @@ class Replay:
                 v0, v1, v2 = triangle(g, rec.tri[nxt])
                 cross = (v1 - v0).cross(v2 - v0)
                 bary = rec.bary[nxt]
-                seg = v0 + bary[0] * (v1 - v0) + bary[1] * (v2 - v0) - x
+                y = v0 + bary[0] * (v1 - v0) + bary[1] * (v2 - v0)
+                set_vertex_state(g, k + 1, n, i, y, cross)
+                seg = y - x
                 r2 = seg.dot(seg)
                 d = seg / ti.sqrt(r2)
                 jacobian = ti.abs(cross.dot(d)) / r2
