@@ -1,9 +1,10 @@
 """Orchestration of the derivative passes: trace records, then replay them under ``ti.ad``.
 
 Reverse mode seeds ``image.grad`` with d loss / d image, moves it to the samples
-(``Film.splat_transpose``) and runs the replay's vertex kernels forward, then their
-``.grad`` from the last vertex to the first. Forward mode runs the vertex kernels in order
-under ``ti.ad`` forward mode with a tangent on one parameter field and splats the duals.
+(``Film.splat_transpose``) and runs the replay's vertex kernels' ``.grad`` from the last
+vertex to the first (trace has left the state they read at the recorded parameters).
+Forward mode runs the vertex kernels in order under ``ti.ad`` forward mode with a tangent
+on one parameter field and splats the duals.
 Records are made in passes of bounded size and gradients accumulate over the passes, so
 memory does not grow with spp; a pass whose paths do not fit the records (unbounded depth)
 is split and traced again. Nothing here compiles per scene or per depth.
@@ -193,7 +194,6 @@ class DiffRenderer:
         """The vertex kernels in order (the primal, or under ``Tangent`` forward mode)."""
         n = self.n_samples(p)
         with runtime.fast_compile():
-            self.replay.clear(n)
             for k in range(vertices):
                 self.replay.vertex(k, n, depth_argument(self.max_depth))
 
@@ -255,11 +255,10 @@ class DiffRenderer:
             g.state.load_image_grad(np.ascontiguousarray(d_image, _dtype(g.image)).reshape(-1))
         inv_weight = self._weights(seed, spp)
         for p, vertices in self._each_pass(seed, spp, rr_depth):
-            n = self.n_samples(p)
-            self._replay_forward(p, vertices)
+            n = self.n_samples(p)  # trace wrote the state the vertex kernels' gradients read
             with runtime.fast_compile():
                 self.replay.clear_derivatives(n, vertices, False)
-                self.film.splat_transpose(g.image.grad, rec.radiance.grad,
+                self.film.splat_transpose(g.image.grad, rec.emitted.grad,
                                           *self._splat_args(seed, p))
             for k in reversed(range(vertices)):  # reverse mode: full optimisation
                 self.replay.vertex.grad(k, n, depth_argument(self.max_depth))
@@ -319,7 +318,7 @@ class DiffRenderer:
                 self.replay.clear_derivatives(self.n_samples(p), vertices, True)
                 with Tangent(g.state, field, tangent):
                     self._replay_forward(p, vertices)
-                self.film.splat(rec.radiance.dual, g.image.dual, *self._splat_args(seed, p))
+                self.film.splat(rec.emitted.dual, g.image.dual, *self._splat_args(seed, p))
             if field == "vtx":
                 b = self.boundary_samples(moving, seed, p, spp, rr_depth, vertices)
                 if b is not None:
@@ -358,7 +357,7 @@ class DiffRenderer:
         with runtime.fast_compile():
             g.state.clear_film(self.width * self.height)
             self._replay_forward(p, self._vertices)
-            self.film.splat(g.rec.radiance, g.image, *self._splat_args(seed, p))
+            self.film.splat(g.rec.emitted, g.image, *self._splat_args(seed, p))
         return self._image(dual=False)
 
 

@@ -94,11 +94,13 @@ class Film:
     def splat(self, src: ti.template(), dst: ti.template(), sensor: ti.i32, width: ti.i32,
               height: ti.i32, seed: ti.u32, first: ti.i32, count: ti.i32, row0: ti.i32,
               rows: ti.i32):
-        """dst[pixel] += inv_weight[pixel] * sum of w * src[sample] over the pass's samples
-        (src: the replay's sample radiance or its dual; dst: the image or its dual)."""
+        """dst[pixel] += inv_weight[pixel] * sum of w * L over the pass's samples, L the
+        sum over its path vertices of src (the replay's ``emitted`` or its dual; dst: the
+        image or its dual)."""
         g = self.g
         r = filters.footprint(g, sensor)
         box = ti.select(r == 0, 1, 0)
+        n = rows * width * count
         y_lo = ti.max(row0 - r, 0)
         y_hi = ti.min(row0 + rows + r, height)
         for p in range((y_hi - y_lo) * width):
@@ -111,8 +113,11 @@ class Film:
                     for s in range(count):
                         w = sample_weight(g, sensor, seed, px, py, qx, qy, width, first + s,
                                           box)
-                        j = 3 * (base + s)
-                        acc += w * vec3(src[j], src[j + 1], src[j + 2])
+                        j = base + s
+                        radiance = vec3(0.0)
+                        for k in range(g.rec.length[j]):
+                            radiance += src[k * n + j]
+                        acc += w * radiance
             pixel = py * width + px
             for c in ti.static(range(3)):
                 dst[3 * pixel + c] += g.inv_weight[pixel] * acc[c]
@@ -121,12 +126,14 @@ class Film:
     def splat_transpose(self, src: ti.template(), dst: ti.template(), sensor: ti.i32,
                         width: ti.i32, height: ti.i32, seed: ti.u32, first: ti.i32,
                         count: ti.i32, row0: ti.i32, rows: ti.i32):
-        """dst[sample] = sum over its pixels of w * inv_weight * src[pixel]: the transpose
-        of ``splat`` (src: the image gradient; dst: the sample radiance's gradient)."""
+        """dst[slot of each path vertex of a sample] = sum over the sample's pixels of
+        w * inv_weight * src[pixel]: the transpose of ``splat`` (src: the image gradient;
+        dst: the gradient of the replay's ``emitted``)."""
         g = self.g
         r = filters.footprint(g, sensor)
         box = ti.select(r == 0, 1, 0)
-        for j in range(rows * width * count):
+        n = rows * width * count
+        for j in range(n):
             pixel = row0 * width + j // count
             qx = pixel % width
             qy = pixel // width
@@ -138,8 +145,8 @@ class Film:
                     p = py * width + px
                     acc += (w * g.inv_weight[p]) * vec3(src[3 * p], src[3 * p + 1],
                                                         src[3 * p + 2])
-            for c in ti.static(range(3)):
-                dst[3 * j + c] = acc[c]
+            for k in range(g.rec.length[j]):
+                dst[k * n + j] = acc
 
     @ti.kernel
     def footprints(self, sensor: ti.i32, width: ti.i32, height: ti.i32,

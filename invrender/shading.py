@@ -67,10 +67,13 @@ def bsdf_eval(g: ti.template(), sp: ti.template(), wo_world: vec3) -> vec3:
     """BSDF value times |cos theta_o| for the world direction wo_world."""
     wo = to_local(sp, wo_world)
     result = vec3(0.0)
-    code = g.bsdf_type[sp.bsdf]
-    for j in ti.static(range(len(g.bsdfs))):
-        if code == j:
-            result = g.bsdfs[j].eval(g, sp, wo)
+    if ti.static(len(g.bsdfs) == 1):  # one type: no branch (simpler reverse-mode code)
+        result = g.bsdfs[0].eval(g, sp, wo)
+    else:
+        code = g.bsdf_type[sp.bsdf]
+        for j in ti.static(range(len(g.bsdfs))):
+            if code == j:
+                result = g.bsdfs[j].eval(g, sp, wo)
     return result
 
 
@@ -79,10 +82,13 @@ def bsdf_pdf(g: ti.template(), sp: ti.template(), wo_world: vec3):
     """Solid-angle density with which ``bsdf_sample`` picks wo_world."""
     wo = to_local(sp, wo_world)
     result = 0.0
-    code = g.bsdf_type[sp.bsdf]
-    for j in ti.static(range(len(g.bsdfs))):
-        if code == j:
-            result = g.bsdfs[j].pdf(g, sp, wo)
+    if ti.static(len(g.bsdfs) == 1):
+        result = g.bsdfs[0].pdf(g, sp, wo)
+    else:
+        code = g.bsdf_type[sp.bsdf]
+        for j in ti.static(range(len(g.bsdfs))):
+            if code == j:
+                result = g.bsdfs[j].pdf(g, sp, wo)
     return result
 
 
@@ -93,8 +99,11 @@ def bsdf_sample(g: ti.template(), sp: ti.template(), u1, u2):
     wo = vec3(0.0, 0.0, 1.0)
     weight = vec3(0.0)
     pdf = 0.0
-    code = g.bsdf_type[sp.bsdf]
-    for j in ti.static(range(len(g.bsdfs))):
-        if code == j:
-            wo, weight, pdf = g.bsdfs[j].sample(g, sp, u1, u2)
+    if ti.static(len(g.bsdfs) == 1):
+        wo, weight, pdf = g.bsdfs[0].sample(g, sp, u1, u2)
+    else:
+        code = g.bsdf_type[sp.bsdf]
+        for j in ti.static(range(len(g.bsdfs))):
+            if code == j:
+                wo, weight, pdf = g.bsdfs[j].sample(g, sp, u1, u2)
     return to_world(sp, wo).normalized(), weight, pdf

@@ -39,8 +39,12 @@ def _eval(g: ti.template(), e: ti.i32, uv, d: vec3, cos_front, environment: ti.t
     """Radiance of emitter e (of a plugin of the given kind) arriving along d."""
     result = vec3(0.0)
     code = g.em_type[e]
-    for j in ti.static(range(len(g.emitters))):
-        if ti.static(g.emitters[j].environment == environment):
+    kinds = ti.static([j for j in range(len(g.emitters))
+                       if g.emitters[j].environment == environment])
+    if ti.static(len(kinds) == 1):  # one plugin of the kind: no branch
+        result = g.emitters[kinds[0]].eval(g, e, uv, d, cos_front)
+    else:
+        for j in ti.static(kinds):
             if code == j:
                 result = g.emitters[j].eval(g, e, uv, d, cos_front)
     return result
@@ -50,8 +54,12 @@ def _eval(g: ti.template(), e: ti.i32, uv, d: vec3, cos_front, environment: ti.t
 def _pdf(g: ti.template(), e: ti.i32, d: vec3, dist, cos_front, environment: ti.template()):
     result = 0.0
     code = g.em_type[e]
-    for j in ti.static(range(len(g.emitters))):
-        if ti.static(g.emitters[j].environment == environment):
+    kinds = ti.static([j for j in range(len(g.emitters))
+                       if g.emitters[j].environment == environment])
+    if ti.static(len(kinds) == 1):
+        result = g.emitters[kinds[0]].pdf(g, e, d, dist, cos_front)
+    else:
+        for j in ti.static(kinds):
             if code == j:
                 result = g.emitters[j].pdf(g, e, d, dist, cos_front)
     return result
@@ -96,10 +104,13 @@ def replay(g: ti.template(), e: ti.i32, tri: ti.i32, pos: vec3, q, x: vec3):
     d = vec3(0.0, 0.0, 1.0)
     factor = 0.0
     value = vec3(0.0)
-    code = g.em_type[e]
-    for j in ti.static(range(len(g.emitters))):
-        if code == j:
-            d, factor, value = g.emitters[j].replay(g, e, tri, pos, q, x)
+    if ti.static(len(g.emitters) == 1):
+        d, factor, value = g.emitters[0].replay(g, e, tri, pos, q, x)
+    else:
+        code = g.em_type[e]
+        for j in ti.static(range(len(g.emitters))):
+            if code == j:
+                d, factor, value = g.emitters[j].replay(g, e, tri, pos, q, x)
     return d, factor, value
 
 

@@ -105,7 +105,11 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: 
             rec.tri[slot] = tri
             rec.bary[slot] = vec2(b1, b2)
             rec.dir[slot] = d
-            rec.beta[slot] = beta  # for the shadow term at this vertex
+            # the replay's state at the recorded parameters (records.py)
+            rec.throughput[slot] = beta
+            rec.position[slot] = x
+            rec.normal[slot] = cross
+            rec.previous[slot] = o
             # density of these barycentrics: solid-angle pdf x |d(direction)/d(barycentrics)|
             rec.q[slot] = prev_pdf * ti.abs(cross.dot(d)) / (t * t)
             rec.mis[slot] = w_emit

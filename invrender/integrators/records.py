@@ -29,11 +29,8 @@ class Records:
         self._builder = fb = ti.FieldsBuilder()
 
         def field(n, dtype, width=1, differentiable=False):
-            if width > 1:
-                f = ti.Vector.field(width, dtype)
-                fb.dense(ti.i, n).place(f)
-                return f
-            f = ti.field(dtype, needs_grad=differentiable, needs_dual=differentiable)
+            kw = dict(needs_grad=differentiable, needs_dual=differentiable)
+            f = ti.Vector.field(width, dtype, **kw) if width > 1 else ti.field(dtype, **kw)
             fb.dense(ti.i, n).place(*((f, f.grad, f.dual) if differentiable else (f,)))
             return f
 
@@ -42,12 +39,10 @@ class Records:
         self.ray_d = field(samples, real, 3)
         self.film = field(samples, real, 2)  # film point in pixels
         self.length = field(samples, ti.i32)  # path vertices recorded (an escape counts)
-        self.radiance = field(3 * samples, real, differentiable=True)  # the replay's output
         # per path vertex
         self.tri = field(slots, ti.i32)  # triangle of vertex k, ESCAPED or END
         self.bary = field(slots, real, 2)  # barycentrics of vertex k
         self.dir = field(slots, real, 3)  # direction into vertex k (escapes)
-        self.beta = field(slots, real, 3)  # throughput into vertex k (shadow terms)
         self.q = field(slots, real)  # density of the sample of vertex k (k >= 1)
         self.mis = field(slots, real)  # MIS weight of emission found at vertex k
         self.rr = field(slots, real)  # 1 / survival probability after vertex k
@@ -56,10 +51,16 @@ class Records:
         self.light_pos = field(slots, real, 3)  # barycentrics or direction
         self.light_q = field(slots, real)  # density of the emitter sample
         self.light_mis = field(slots, real)  # MIS weight of the emitter sample
-        # the replay's throughput into vertex k (3 per slot), carried between vertex kernels
-        self.throughput = field(3 * slots, real, differentiable=True)
-        # and vertex k's position and unnormalised normal (6 per slot), likewise
-        self.vertex = field(6 * slots, real, differentiable=True)
+        # the replay's state (replay.py): what vertex k adds to the sample's radiance, and
+        # what the kernel of vertex k - 1 leaves for it: the throughput into it, its position
+        # and unnormalised normal, and vertex k - 1's position. Trace writes the last four
+        # (their values at the recorded parameters), so reverse mode needs no primal replay;
+        # the shadow terms read the throughput.
+        self.emitted = field(slots, real, 3, differentiable=True)
+        self.throughput = field(slots, real, 3, differentiable=True)
+        self.position = field(slots, real, 3, differentiable=True)
+        self.normal = field(slots, real, 3, differentiable=True)
+        self.previous = field(slots, real, 3, differentiable=True)
         self.info = field(2, ti.i32)  # INFO_MAX_VERTICES, INFO_OVERFLOW of the last trace
         self._tree = fb.finalize()
 

@@ -11,15 +11,18 @@ recorded parameters that weight is exactly the BSDF weight trace used; under a p
 change it is the interior derivative. MIS weights and Russian roulette are constants.
 Visibility is not re-tested: that is what makes this the interior term only.
 
-Vertex kernel k adds vertex k's emission and emitter sample to the sample's radiance and
-writes the throughput into vertex k + 1 (``rec.throughput``, slot (k + 1) n + i) and that
-vertex's position and normal (``rec.vertex``), which kernels k + 1 and k + 2 read. A
-triangle's vertices are thus read once per path vertex: in reverse mode every read is an
-atomic add into the few vertices' gradients that all samples share, and on the CPU such
-contended atomics, not arithmetic, set the speed of the gradient kernels.
+Vertex kernel k runs over the slots s = k n + i of vertex k (n samples in the pass). It
+writes what vertex k adds to the sample's radiance (``rec.emitted[s]``), and for vertex
+k + 1 (slot s + n) the throughput into it, its position and normal, and vertex k's
+position (``rec.throughput``, ``position``, ``normal``, ``previous``), which kernel k + 1
+reads at its own slot. Every per-slot value a kernel reads is indexed by its loop index:
+Taichi then accumulates their gradients with plain adds, where any other index costs an
+atomic add (7x slower on the CPU). The shared vertices and parameters are still read
+through atomics, once per path vertex each (a triangle is fetched by the kernel that
+first needs it), and on the CPU those contended atomics set the speed of the gradient.
 
-Reverse mode runs the kernels forward, then their ``.grad`` from the
-last vertex to the first; forward mode runs them in order under ``ti.ad`` forward mode.
+Reverse mode runs the kernels forward, then their ``.grad`` from the last vertex to the
+first; forward mode runs them in order under ``ti.ad`` forward mode.
 """
 
 import taichi as ti
@@ -67,29 +70,6 @@ def vertex_position(g: ti.template(), k: ti.i32, n: ti.i32, i: ti.i32):
     return x, cross.normalized(), cross, b1, b2
 
 
-@ti.func
-def vertex_state(g: ti.template(), k: ti.i32, n: ti.i32, i: ti.i32):
-    """Vertex k's position and unnormalised normal, as the kernel that first needed them
-    computed them (kernel k - 1; vertex 0: kernel 0)."""
-    b = 6 * (k * n + i)
-    s = ti.static(g.rec.vertex)
-    return vec3(s[b], s[b + 1], s[b + 2]), vec3(s[b + 3], s[b + 4], s[b + 5])
-
-
-@ti.func
-def set_vertex_state(g: ti.template(), k: ti.i32, n: ti.i32, i: ti.i32, x: vec3, cross: vec3):
-    b = 6 * (k * n + i)
-    for c in ti.static(range(3)):
-        g.rec.vertex[b + c] = x[c]
-        g.rec.vertex[b + 3 + c] = cross[c]
-
-
-@ti.func
-def throughput(g: ti.template(), k: ti.i32, n: ti.i32, i: ti.i32) -> vec3:
-    b = 3 * (k * n + i)
-    return vec3(g.rec.throughput[b], g.rec.throughput[b + 1], g.rec.throughput[b + 2])
-
-
 @ti.data_oriented
 class Replay:
     """The vertex kernel over one ``Program``; its records are ``g.rec``."""
@@ -98,48 +78,41 @@ class Replay:
         self.g = g
 
     @ti.kernel
-    def clear(self, n: ti.i32):
-        """Zero the sample radiance of the first n samples."""
-        for j in range(3 * n):
-            self.g.rec.radiance[j] = 0.0
-
-    @ti.kernel
     def clear_derivatives(self, n: ti.i32, vertices: ti.i32, dual: ti.template()):
-        """Zero the duals (``dual``) or the gradients of the sample radiance and the
-        throughput of n samples of ``vertices`` vertices. Forward mode accumulates into
-        duals even where the primal is assigned, so they must start at 0 every pass."""
+        """Zero the duals (``dual``) or the gradients of the per-slot state of n samples
+        of ``vertices`` vertices. Forward mode accumulates into duals even where the primal
+        is assigned, and the gradients accumulate, so both must start at 0 every pass."""
         rec = self.g.rec
-        for j in range(3 * n):
+        for s in range(n * vertices):
             if ti.static(dual):
-                rec.radiance.dual[j] = 0.0
+                rec.emitted.dual[s] = vec3(0.0)
+                rec.throughput.dual[s] = vec3(0.0)
+                rec.position.dual[s] = vec3(0.0)
+                rec.normal.dual[s] = vec3(0.0)
+                rec.previous.dual[s] = vec3(0.0)
             else:
-                rec.radiance.grad[j] = 0.0
-        for j in range(3 * n * vertices):
-            if ti.static(dual):
-                rec.throughput.dual[j] = 0.0
-                rec.vertex.dual[2 * j] = 0.0
-                rec.vertex.dual[2 * j + 1] = 0.0
-            else:
-                rec.throughput.grad[j] = 0.0
-                rec.vertex.grad[2 * j] = 0.0
-                rec.vertex.grad[2 * j + 1] = 0.0
+                rec.throughput.grad[s] = vec3(0.0)
+                rec.position.grad[s] = vec3(0.0)
+                rec.normal.grad[s] = vec3(0.0)
+                rec.previous.grad[s] = vec3(0.0)
 
     @ti.kernel
     def vertex(self, k: ti.i32, n: ti.i32, max_depth: ti.i32):
         """Path vertex k of the first n records: see the module docstring."""
         g = self.g
         rec = g.rec
-        for i in range(n):
-            length = rec.length[i]
-            if k < length:
-                tri = rec.tri[k * n + i]
+        for s in range(k * n, k * n + n):
+            i = s - k * n
+            if k < rec.length[i]:
+                tri = rec.tri[s]
                 beta = vec3(1.0)
                 if k > 0:
-                    beta = throughput(g, k, n, i)
+                    beta = rec.throughput[s]
                 contribution = vec3(0.0)
                 if tri == R.ESCAPED:
                     if k == 0:  # the camera ray escaped: the environment seen directly
-                        contribution = rec.mis[i] * emitters.environment_radiance(g, rec.ray_d[i])
+                        contribution = rec.mis[s] * emitters.environment_radiance(g,
+                                                                                  rec.ray_d[i])
                 else:
                     x = vec3(0.0)
                     cross = vec3(0.0)
@@ -147,14 +120,13 @@ class Replay:
                     b1 = 0.0
                     b2 = 0.0
                     if k == 0:
-                        x, ng0, cross, b1, b2 = vertex_position(g, k, n, i)
-                        set_vertex_state(g, 0, n, i, x, cross)
+                        x, ng0, cross, b1, b2 = vertex_position(g, 0, n, i)
                         wi = -rec.ray_d[i]
                     else:
-                        x, cross = vertex_state(g, k, n, i)
-                        x_prev, cross_prev = vertex_state(g, k - 1, n, i)
-                        wi = (x_prev - x).normalized()
-                        bary = rec.bary[k * n + i]
+                        x = rec.position[s]
+                        cross = rec.normal[s]
+                        wi = (rec.previous[s] - x).normalized()
+                        bary = rec.bary[s]
                         b1 = bary[0]
                         b2 = bary[1]
                     ng = cross.normalized()
@@ -163,37 +135,36 @@ class Replay:
                     if e >= 0 and cos_i > 0.0:  # emission found at vertex k
                         le = emitters.surface_radiance(g, e, surface_uv(g, tri, b1, b2), -wi,
                                                        cos_i)
-                        contribution += rec.mis[k * n + i] * le
+                        contribution += rec.mis[s] * le
                     if k + 1 < max_depth:
                         sp = shading_point(g, tri, b1, b2, x, ng, wi)
-                        contribution += self.light_sample(sp, k * n + i, x)
-                        contribution += self.next_vertex(sp, k, n, i, x, beta)
-                for c in ti.static(range(3)):
-                    rec.radiance[3 * i + c] += beta[c] * contribution[c]
+                        contribution += self.light_sample(sp, s, x)
+                        contribution += self.next_vertex(sp, k, n, s, x, beta)
+                rec.emitted[s] = beta * contribution
 
     @ti.func
-    def light_sample(self, sp: ti.template(), slot: ti.i32, x: vec3) -> vec3:
+    def light_sample(self, sp: ti.template(), s: ti.i32, x: vec3) -> vec3:
         """The recorded emitter sample at this vertex, without the path throughput."""
         g = self.g
         rec = g.rec
         result = vec3(0.0)
-        e = rec.light_em[slot]
+        e = rec.light_em[s]
         if e >= 0:
-            d, factor, le = emitters.replay(g, e, rec.light_tri[slot], rec.light_pos[slot],
-                                            rec.light_q[slot], x)
-            result = bsdf_eval(g, sp, d) * le * (factor * rec.light_mis[slot])
+            d, factor, le = emitters.replay(g, e, rec.light_tri[s], rec.light_pos[s],
+                                            rec.light_q[s], x)
+            result = bsdf_eval(g, sp, d) * le * (factor * rec.light_mis[s])
         return result
 
     @ti.func
-    def next_vertex(self, sp: ti.template(), k: ti.i32, n: ti.i32, i: ti.i32, x: vec3,
+    def next_vertex(self, sp: ti.template(), k: ti.i32, n: ti.i32, s: ti.i32, x: vec3,
                     beta: vec3) -> vec3:
-        """Write the throughput into vertex k + 1; return what an escape there adds."""
+        """Write vertex k + 1's throughput and geometry; return what an escape there adds."""
         g = self.g
         rec = g.rec
         result = vec3(0.0)
-        if k + 1 < rec.length[i]:
-            nxt = (k + 1) * n + i
-            rr = rec.rr[k * n + i]
+        if k + 1 < rec.length[s - k * n]:
+            nxt = s + n
+            rr = rec.rr[s]
             escaped = rec.tri[nxt] == R.ESCAPED
             d = rec.dir[nxt]
             jacobian = 1.0  # |d direction / d barycentrics| of the next vertex
@@ -202,7 +173,9 @@ class Replay:
                 cross = (v1 - v0).cross(v2 - v0)
                 bary = rec.bary[nxt]
                 y = v0 + bary[0] * (v1 - v0) + bary[1] * (v2 - v0)
-                set_vertex_state(g, k + 1, n, i, y, cross)
+                rec.position[nxt] = y
+                rec.normal[nxt] = cross
+                rec.previous[nxt] = x
                 seg = y - x
                 r2 = seg.dot(seg)
                 d = seg / ti.sqrt(r2)
@@ -211,7 +184,5 @@ class Replay:
             if escaped:
                 result = f * emitters.environment_radiance(g, d) * rec.mis[nxt]
             else:
-                nb = beta * f * jacobian
-                for c in ti.static(range(3)):
-                    rec.throughput[3 * nxt + c] = nb[c]
+                rec.throughput[nxt] = beta * f * jacobian
         return result

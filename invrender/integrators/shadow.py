@@ -187,7 +187,9 @@ class ShadowKernel:
         d_in = rec.dir[k * n + i]
         if k == 0:
             d_in = rec.ray_d[i]
-        beta = rec.beta[k * n + i]
+        beta = vec3(1.0)  # the throughput into vertex k
+        if k > 0:
+            beta = rec.throughput[k * n + i]
         plane = (a - x).cross(b - x)  # normal of the plane (x, a, b)
         faces_side = plane.dot(vertex(g, edges[lo, 2]) - x)  # > 0: faces on the +n side
         silhouette = True

@@ -15,8 +15,11 @@ TEXTURES.register(bitmap.PLUGIN)
 def lookup(g: ti.template(), t: ti.i32, uv):
     """Texture t at uv, dispatched on its type among the configuration's texture plugins."""
     result = ti.math.vec3(0.0)
-    code = g.tex_type[t]
-    for j in ti.static(range(len(g.textures))):
-        if code == j:
-            result = g.textures[j].lookup(g, t, uv)
+    if ti.static(len(g.textures) == 1):  # one type: no branch (simpler reverse-mode code)
+        result = g.textures[0].lookup(g, t, uv)
+    else:
+        code = g.tex_type[t]
+        for j in ti.static(range(len(g.textures))):
+            if code == j:
+                result = g.textures[j].lookup(g, t, uv)
     return result
