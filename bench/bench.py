@@ -1,7 +1,10 @@
 """``make bench``: compile time and steady-state speed, printed as a table and saved as JSON.
 
 Each case runs in a fresh process so that compile time is measured honestly: once with an
-empty Taichi offline cache (cold) and once with the cache the cold run filled (warm).
+empty Taichi offline cache of its own (cold) and once with the cache the cold run filled
+(warm). The ``compile*`` cases time everything a render_grad with boundary terms and a
+grad_image need (budget: 5 s cold on 2 cores at any depth); ``second_scene`` the first
+image of a second scene in the same process (budget: 0.5 s).
 Steady state is the best of several renders after compilation. Peak memory is the
 process's maximum resident set size.
 
@@ -184,11 +187,70 @@ def worker_large_mesh(arch: str, repeats: int) -> dict:
             "msamples_per_s": 256 * 256 * 16 / steady / 1e6, "peak_rss_mib": _rss_mib()}
 
 
+def worker_compile(arch: str, repeats: int, depth: int = 3) -> dict:
+    """Everything one render_grad with boundary terms needs, then forward mode: the path
+    kernel, the replay's reverse and forward kernels, the film and boundary kernels; run
+    with an empty offline cache this is the cold compile time (the steady work at 32x32,
+    1 spp, is a few milliseconds of it)."""
+    import numpy as np
+    import taichi as ti
+
+    import invrender
+
+    invrender.init(arch)
+    scene = invrender.load_scene(CBOX, res=32, max_depth=depth)
+    target = np.zeros((32, 32, 3))
+    t0 = time.perf_counter()
+    invrender.render_grad(scene, ["smallbox.translate"], target=target, spp=1)
+    invrender.grad_image(scene, "smallbox.translate", spp=1)
+    ti.sync()
+    return {"case": f"compile: render_grad + grad_image with boundary, depth {depth}",
+            "arch": invrender.runtime.current().arch, "compile_s": time.perf_counter() - t0,
+            "peak_rss_mib": _rss_mib()}
+
+
+def worker_compile8(arch: str, repeats: int) -> dict:
+    return worker_compile(arch, repeats, 8)
+
+
+def worker_compile_unbounded(arch: str, repeats: int) -> dict:
+    return worker_compile(arch, repeats, -1)
+
+
+def worker_second_scene(arch: str, repeats: int) -> dict:
+    """After the Cornell box, a scene of another size and mesh count (the bundled env
+    sphere scene with a diffuse floor instead of a texture, 48x40): time from loading it to
+    its first image, and to its first gradient."""
+    import numpy as np
+    import taichi as ti
+
+    import invrender
+
+    invrender.init(arch)
+    first = invrender.load_scene(CBOX, res=32, max_depth=3)
+    invrender.render_grad(first, ["smallbox.translate"], target=np.zeros((32, 32, 3)), spp=1)
+    ti.sync()
+    t0 = time.perf_counter()
+    second = invrender.load_scene(CBOX, res=48, max_depth=3)
+    second.meshes = second.meshes[:-1]  # another mesh count (no large box)
+    second.sensors[0].height = 40
+    invrender.render(second, spp=1)
+    ti.sync()
+    image_s = time.perf_counter() - t0
+    invrender.render_grad(second, ["smallbox.translate"], target=np.zeros((40, 48, 3)), spp=1)
+    ti.sync()
+    return {"case": "second scene (48x40, one mesh fewer) after the cbox",
+            "arch": invrender.runtime.current().arch, "first_image_s": image_s,
+            "first_gradient_s": time.perf_counter() - t0, "peak_rss_mib": _rss_mib()}
+
+
 def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-WORKERS = {"forward": worker_forward, "gradient": worker_gradient,
+WORKERS = {"compile": worker_compile, "compile8": worker_compile8,
+           "compile_unbounded": worker_compile_unbounded, "second_scene": worker_second_scene,
+           "forward": worker_forward, "gradient": worker_gradient,
            "gradient64": worker_gradient64, "boundary": worker_boundary,
            "optimize": worker_optimize,
            "large_mesh": worker_large_mesh}
@@ -230,6 +292,11 @@ def _row(r: dict) -> tuple[str, ...]:
                   f"warm, {r['cold_first_iteration_s']:.2f} s cold; error "
                   f"{r['param_error']:.1e}")
         ratio = f"{lo / r['ms_per_iteration']:.2f}-{hi / r['ms_per_iteration']:.2f}x faster"
+    elif "first_image_s" in r:
+        steady = (f"first image {r['first_image_s']:.2f} s, first gradient "
+                  f"{r['first_gradient_s']:.2f} s (budget 0.5 s)")
+    elif r["case"].startswith("compile"):
+        steady = "(budget 5 s cold on 2 CPU cores)"
     elif "ratio" in r:
         steady = (f"{1000 * r['steady_s']:.0f} ms vs {1000 * r['interior_s']:.0f} ms "
                   f"interior-only ({r['ratio']:.2f}x)")
@@ -255,16 +322,19 @@ def main() -> None:
     from rich.table import Table
 
     results = []
-    with tempfile.TemporaryDirectory() as cache:
-        for name in args.cases.split(","):
-            if name not in WORKERS:
-                raise SystemExit(f"unknown case '{name}'; known: {', '.join(WORKERS)}")
+    for name in args.cases.split(","):
+        if name not in WORKERS:
+            raise SystemExit(f"unknown case '{name}'; known: {', '.join(WORKERS)}")
+        with tempfile.TemporaryDirectory() as cache:  # each case starts cold
             cold = run_case(name, args.arch, args.repeats, cache)
             warm = run_case(name, args.arch, args.repeats, cache)
-            warm["cold_first_iteration_s"] = cold.get("first_iteration_s")
-            warm["cold_compile_s"] = cold.get("compile_s")
-            results.append(warm)
-            print(" | ".join(_row(warm)), flush=True)  # partial results survive a timeout
+        warm["cold_first_iteration_s"] = cold.get("first_iteration_s")
+        warm["cold_compile_s"] = cold.get("compile_s")
+        for key in ("first_image_s", "first_gradient_s"):
+            if key in cold:
+                warm["cold_" + key] = cold[key]
+        results.append(warm)
+        print(" | ".join(_row(warm)), flush=True)  # partial results survive a timeout
 
     console = Console(width=max(Console().width, 150))  # the table wants a wide page
     table = Table(title=f"invrender benchmarks ({platform.node()}, {os.cpu_count()} cores)")

@@ -104,7 +104,6 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: 
         if record:
             rec.tri[slot] = tri
             rec.bary[slot] = vec2(b1, b2)
-            rec.dir[slot] = d
             # the replay's state at the recorded parameters (records.py)
             rec.throughput[slot] = beta
             rec.position[slot] = x

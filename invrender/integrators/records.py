@@ -42,7 +42,7 @@ class Records:
         # per path vertex
         self.tri = field(slots, ti.i32)  # triangle of vertex k, ESCAPED or END
         self.bary = field(slots, real, 2)  # barycentrics of vertex k
-        self.dir = field(slots, real, 3)  # direction into vertex k (escapes)
+        self.dir = field(slots, real, 3)  # direction into vertex k, when it is an escape
         self.q = field(slots, real)  # density of the sample of vertex k (k >= 1)
         self.mis = field(slots, real)  # MIS weight of emission found at vertex k
         self.rr = field(slots, real)  # 1 / survival probability after vertex k

@@ -184,9 +184,9 @@ class ShadowKernel:
         v0, v1, v2 = triangle(g, tri)
         # the vertex as the replay has it (vertex 0 on its camera ray)
         x, ng, cross, b1, b2 = vertex_position(g, k, n, i)
-        d_in = rec.dir[k * n + i]
-        if k == 0:
-            d_in = rec.ray_d[i]
+        d_in = rec.ray_d[i]
+        if k > 0:
+            d_in = (x - rec.previous[k * n + i]).normalized()
         beta = vec3(1.0)  # the throughput into vertex k
         if k > 0:
             beta = rec.throughput[k * n + i]
