@@ -49,7 +49,7 @@ class Capacity:
     pixels: int = 1 << 18
     samples: int = 1 << 20  # one forward pass
     record_samples: int = 1 << 18  # one derivative pass
-    record_slots: int = 1 << 20  # path vertices of one derivative pass
+    record_slots: int = 1 << 19  # path vertices of one derivative pass (~130 MB in f32)
 
     def fits(self, need: "Capacity") -> bool:
         return all(getattr(need, f.name) <= getattr(self, f.name) for f in fields(self))
@@ -111,13 +111,13 @@ class RenderState:
         self.film_weight = flat(real, c.pixels)
         self.image = flat(real, 3 * c.pixels, True)  # the replay's image, with grad and dual
         self.inv_weight = flat(real, c.pixels)  # 1 / the weights a derivative pass splats
-        # inputs of the path kernel's point and ray modes (boundary terms)
-        self.points = ti.Vector.field(2, real)
+        # input of the path kernel's ray mode: the far sides of indirect edges, a row per
+        # record of a derivative pass
         self.rays_o = ti.Vector.field(3, real)
         self.rays_d = ti.Vector.field(3, real)
         self.rays_key = ti.field(ti.u32)
         self.rays_info = ti.Vector.field(2, ti.i32)  # depth of the next vertex, skipped tri
-        fb.dense(ti.i, c.samples).place(self.points, self.rays_o, self.rays_d, self.rays_key,
+        fb.dense(ti.i, c.record_samples).place(self.rays_o, self.rays_d, self.rays_key,
                                         self.rays_info)
         self._tree = fb.finalize()
         # what trace writes for the replay; with the state, so that one path kernel (its

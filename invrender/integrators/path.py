@@ -8,8 +8,8 @@ recording and the depth all run-time arguments, serves every use (so it compiles
 - ``GRID``: samples [first, first + count) of every pixel of rows [row0, row0 + rows),
   sample j of the pass at film pixel row0 * W + j // count; with ``record`` it also writes
   the records of the replay (``records.py``);
-- ``POINTS``: one camera path through each film point of ``g.points`` (pairs 2k, 2k + 1
-  share their random numbers: the two sides of an edge);
+- ``POINTS``: one camera path through each film point given (pairs 2k, 2k + 1 share their
+  random numbers: the two sides of an edge);
 - ``RAYS``: the light reflected along ``g.rays_*`` (the far side of indirect edges).
 
 Each sample's radiance goes to ``g.sample_radiance[j]``; ``film.py`` splats it. Random
