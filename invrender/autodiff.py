@@ -103,12 +103,11 @@ class DiffRenderer:
         self.tracer = Tracer(self.g)
         self.film = self.g.kernels(Film)
         self.replay = self.g.kernels(Replay)
-        cache = self.engine.__dict__.setdefault("boundary_cache", {})
-        key = self.engine.layout  # edges depend on the topology only
-        if key not in cache:
-            cache.clear()
-            cache[key] = PrimaryBoundary(self.engine, self.tracer)
-        self.primary = cache[key]
+        # welded edges depend on the topology only: kept with the engine's layout
+        if self.engine.boundary is None or self.engine.boundary[0] is not self.engine.layout:
+            self.engine.boundary = (self.engine.layout, PrimaryBoundary(self.engine,
+                                                                        self.tracer))
+        self.primary = self.engine.boundary[1]
         self.primary.tracer = self.tracer
         self.shadow = ShadowBoundary(self.engine, self.g.kernels(ShadowKernel), self.tracer,
                                      self.primary)

@@ -155,6 +155,7 @@ class Engine:
         self.bvh: Bvh | None = None
         self.emitter_areas = None
         self._params = None  # what the params field holds
+        self.boundary = None  # (layout, the silhouette sampler with its edge cache)
 
     @property
     def scene(self):

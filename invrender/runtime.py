@@ -73,8 +73,6 @@ def init(arch: str = "auto", precision: str = "f32", debug: bool = False) -> Run
     kwargs = dict(default_fp=fp, default_ip=ti.i32, force_scalarize_matrix=True,
                   offline_cache=True, debug=debug, log_level=ti.WARN,
                   random_seed=0)
-    if os.environ.get("INVRENDER_THREADS"):  # experiments only
-        kwargs["cpu_max_num_threads"] = int(os.environ["INVRENDER_THREADS"])
     if wanted == "cuda":
         try:
             _quiet_init(ti.cuda, kwargs)
