@@ -194,7 +194,7 @@ class DiffRenderer:
         n = self.n_samples(p)
         with runtime.fast_compile():
             for k in range(vertices):
-                self.replay.vertex(k, n, depth_argument(self.max_depth))
+                self.replay.vertex(k, n, depth_argument(self.max_depth), True)
 
     # ---- boundary terms ----
     def splat(self, film: np.ndarray, inv_weight: np.ndarray, spp: int) -> Splat:
@@ -243,9 +243,10 @@ class DiffRenderer:
                                      3 * self.engine.layout.n_vertices)
 
     def backward(self, seed: int, spp: int, d_image: np.ndarray, rr_depth: int,
-                 moving: tuple[int, ...] = ()) -> None:
+                 moving: tuple[int, ...] = (), geometry: bool = True) -> None:
         """Accumulate (d image / d params)^T d_image into the parameter fields' grads, and
-        the boundary term of the meshes ``moving`` into ``boundary_grad``."""
+        the boundary term of the meshes ``moving`` into ``boundary_grad``; the vertices'
+        interior gradient only with ``geometry``."""
         self._sync()
         g, rec = self.g, self.g.rec
         with runtime.fast_compile():
@@ -260,7 +261,8 @@ class DiffRenderer:
                 self.film.splat_transpose(g.image.grad, rec.emitted.grad,
                                           *self._splat_args(seed, p))
             for k in reversed(range(vertices)):  # reverse mode: full optimisation
-                self.replay.vertex.grad(k, n, depth_argument(self.max_depth))
+                self.replay.vertex.grad(k, n, depth_argument(self.max_depth),
+                                        bool(geometry or moving))
             b = self.boundary_samples(moving, seed, p, spp, rr_depth, vertices)
             if b is not None:
                 self.boundary_grad += b.reverse(d_image, self.engine.layout.n_vertices,

@@ -18,7 +18,7 @@ from invrender import losses
 from invrender.autodiff import DiffRenderer, gradient_seed, moving_meshes
 from invrender.errors import InvrenderError
 from invrender.image_io import read_image
-from invrender.params import ParameterMap
+from invrender.params import GEOMETRY_KINDS, ParameterMap
 from invrender.renderer import render
 from invrender.scene.description import Scene
 
@@ -94,8 +94,9 @@ def image_backward(scene: Scene, params, d_image: np.ndarray, spp: int | None = 
     if d_image.shape != expected:
         raise InvrenderError(f"image gradient has shape {d_image.shape}, expected {expected}")
     diff = DiffRenderer(scene, max_depth, sensor)
+    geometry = any(pmap.parameter(n).kind in GEOMETRY_KINDS for n in names)
     diff.backward(gradient_seed(seed) if decorrelate else seed, spp, d_image, scene.rr_depth,
-                  moving_meshes(scene, pmap, names) if boundary else ())
+                  moving_meshes(scene, pmap, names) if boundary else (), geometry)
     grads = {n: diff.gradient(pmap, n) for n in names}
     check_finite(grads)
     return grads

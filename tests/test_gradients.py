@@ -201,7 +201,7 @@ def test_replay_obeys_the_global_data_access_rules(test_arch):
         try:
             with ti.ad.Tape(loss=loss, validation=True):
                 for k in range(vertices):
-                    diff.replay.vertex(k, n, 3)
+                    diff.replay.vertex(k, n, 3, True)
                 weighted_sum(n)
         finally:  # Tape leaves the kernels in validation mode; later tests need them plain
             for kernel in kernels:

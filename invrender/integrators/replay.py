@@ -97,10 +97,14 @@ class Replay:
                 rec.previous.grad[s] = vec3(0.0)
 
     @ti.kernel
-    def vertex(self, k: ti.i32, n: ti.i32, max_depth: ti.i32):
-        """Path vertex k of the first n records: see the module docstring."""
+    def vertex(self, k: ti.i32, n: ti.i32, max_depth: ti.i32, geometry: ti.template()):
+        """Path vertex k of the first n records: see the module docstring. Without
+        ``geometry`` (a compile-time switch) reverse mode leaves the vertex positions'
+        gradients out: a third of its atomic adds when only colours are differentiated."""
         g = self.g
         rec = g.rec
+        if ti.static(not geometry):
+            ti.stop_grad(g.vtx)
         for s in range(k * n, k * n + n):
             i = s - k * n
             if k < rec.length[i]:
