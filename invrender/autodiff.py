@@ -257,7 +257,7 @@ class DiffRenderer:
         for p, vertices in self._each_pass(seed, spp, rr_depth):
             n = self.n_samples(p)  # trace wrote the state the vertex kernels' gradients read
             with runtime.fast_compile():
-                self.replay.clear_derivatives(n, vertices, False)
+                self.replay.clear_derivatives(n, vertices, False, bool(geometry or moving))
                 self.film.splat_transpose(g.image.grad, rec.emitted.grad,
                                           *self._splat_args(seed, p))
             for k in reversed(range(vertices)):  # reverse mode: full optimisation
@@ -316,7 +316,7 @@ class DiffRenderer:
         inv_weight = self._weights(seed, spp)
         for p, vertices in self._each_pass(seed, spp, rr_depth):
             with runtime.fast_compile():
-                self.replay.clear_derivatives(self.n_samples(p), vertices, True)
+                self.replay.clear_derivatives(self.n_samples(p), vertices, True, True)
                 with Tangent(g.state, field, tangent):
                     self._replay_forward(p, vertices)
                 self.film.splat(rec.emitted.dual, g.image.dual, *self._splat_args(seed, p))

@@ -78,10 +78,12 @@ class Replay:
         self.g = g
 
     @ti.kernel
-    def clear_derivatives(self, n: ti.i32, vertices: ti.i32, dual: ti.template()):
+    def clear_derivatives(self, n: ti.i32, vertices: ti.i32, dual: ti.template(),
+                          geometry: ti.template()):
         """Zero the duals (``dual``) or the gradients of the per-slot state of n samples
-        of ``vertices`` vertices. Forward mode accumulates into duals even where the primal
-        is assigned, and the gradients accumulate, so both must start at 0 every pass."""
+        of ``vertices`` vertices (the geometric ones with ``geometry``). Forward mode
+        accumulates into duals even where the primal is assigned, and the gradients
+        accumulate, so both must start at 0 every pass."""
         rec = self.g.rec
         for s in range(n * vertices):
             if ti.static(dual):
@@ -92,9 +94,10 @@ class Replay:
                 rec.previous.dual[s] = vec3(0.0)
             else:
                 rec.throughput.grad[s] = vec3(0.0)
-                rec.position.grad[s] = vec3(0.0)
-                rec.normal.grad[s] = vec3(0.0)
-                rec.previous.grad[s] = vec3(0.0)
+                if ti.static(geometry):
+                    rec.position.grad[s] = vec3(0.0)
+                    rec.normal.grad[s] = vec3(0.0)
+                    rec.previous.grad[s] = vec3(0.0)
 
     @ti.kernel
     def vertex(self, k: ti.i32, n: ti.i32, max_depth: ti.i32, geometry: ti.template()):
@@ -103,8 +106,11 @@ class Replay:
         gradients out: a third of its atomic adds when only colours are differentiated."""
         g = self.g
         rec = g.rec
-        if ti.static(not geometry):
+        if ti.static(not geometry):  # nothing but the geometry depends on these
             ti.stop_grad(g.vtx)
+            ti.stop_grad(rec.position)
+            ti.stop_grad(rec.normal)
+            ti.stop_grad(rec.previous)
         for s in range(k * n, k * n + n):
             i = s - k * n
             if k < rec.length[i]:
