@@ -23,6 +23,7 @@ from invrender.errors import InvrenderError
 from invrender.filters.registry import FILTERS
 from invrender.geometry.bvh import Bvh, build_bvh
 from invrender.program import Config, Program, program
+from invrender.scene.description import Source
 from invrender.sensors.registry import SENSORS
 from invrender.state import (
     BSDF_INTS,
@@ -103,7 +104,7 @@ class Layout:
         self.need = Capacity(
             vertices=self.n_vertices, triangles=self.n_triangles, params=self.n_params,
             bsdfs=len(scene.bsdfs), textures=len(self.textures), emitters=len(self.emitters),
-            sensors=len(scene.sensors), pixels=pixels, samples=pixels,
+            sensors=len(scene.sensors), pixels=pixels, samples=1,  # passes fit the samples
             record_samples=1, record_slots=1)
 
     def slot(self, owner) -> Slot:
@@ -175,6 +176,7 @@ class Engine:
             self.layout = Layout(scene)
             self.signature = signature
             self.state = None
+        self._check_size(scene)
         state = state_mod.acquire(self.layout.need)
         if state is not self.state or state.bound is not self:
             self.state = state
@@ -184,6 +186,30 @@ class Engine:
             state.bound = self
         self._upload_values(state)
         return program(state, self.layout.config)
+
+    def _check_size(self, scene) -> None:
+        """Refuse a scene whose fields would not fit in memory or in 32-bit indices before
+        anything is allocated, naming what to lower."""
+        capacity = state_mod.planned(self.layout.need)
+        big = max(scene.sensors, key=lambda s: s.width * s.height)
+        film = f"{big.width}x{big.height}"
+        where = big.source or Source(scene.path)
+        overflow = capacity.index_overflow()
+        needed = capacity.nbytes(4 if runtime.current().precision == "f32" else 8)
+        free = state_mod.available_memory()
+        if overflow is None and (free is None or needed <= free):
+            return
+        if overflow is not None:
+            problem = f"too many {overflow} for 32-bit indices"
+        else:
+            problem = (f"the renderer's fields would need {needed / 2**30:.1f} GiB and "
+                       f"{free / 2**30:.1f} GiB are free")
+        pixels = big.width * big.height
+        lower = ("the film's width and height (--res)" if pixels >= self.layout.n_triangles
+                 else "the meshes' triangle count")
+        raise InvrenderError(f"the scene is too large ({film} film, "
+                             f"{self.layout.n_triangles} triangles): {problem}",
+                             file=where.file, line=where.line, hint=f"lower {lower}")
 
     # ---- uploads ----
     def _upload_tables(self, state) -> None:

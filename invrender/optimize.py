@@ -65,12 +65,57 @@ def iteration_seed(recipe: Recipe, iteration: int) -> int:
     return r.seed + iteration if r.seed_policy == "per_iteration" else r.seed
 
 
-def _target(recipe: Recipe, scene, pmap: ParameterMap):
+def check_against_scene(recipe: Recipe, scene, pmap: ParameterMap) -> np.ndarray | None:
+    """Every problem of the recipe that needs the scene, all at once and before anything
+    compiles: unknown or read-only parameters, values of the wrong shape, a target image
+    of another size than the film. Returns the target image if the recipe names one."""
+    from invrender.params import unknown_parameter
+
+    found = []
+    for name, spec in recipe.params.items():
+        if name not in pmap:
+            err = unknown_parameter(name, pmap.keys())
+            found.append((("params", name), err.message, err.hint))
+            continue
+        p = pmap.parameter(name)
+        if not p.differentiable:
+            found.append((("params", name), f"{p.kind} '{name}' cannot be optimised (it is "
+                          "not differentiable)", "choose a differentiable parameter"))
+            continue
+        shape = pmap[name].shape
+        for key in ("init", "truth"):
+            value = getattr(spec, key)
+            if value is None:
+                continue
+            try:
+                np.broadcast_to(np.asarray(value, np.float64), shape)
+            except ValueError:
+                given = np.asarray(value).shape
+                found.append((("params", name, key), f"has shape {given}, but '{name}' has "
+                              f"shape {shape}", "give one number or a list of that shape"))
+    image = None
+    if recipe.target.image is not None:
+        sensor = scene.sensor(0)
+        try:
+            image = read_image(recipe.target.image)
+        except InvrenderError as err:
+            found.append((("target", "image"), err.message, err.hint))
+        else:
+            if image.shape[:2] != (sensor.height, sensor.width):
+                found.append((("target", "image"), f"the image is {image.shape[1]}x"
+                              f"{image.shape[0]} but the scene renders {sensor.width}x"
+                              f"{sensor.height}", "set scene_args res or resize the image"))
+    if found:
+        raise recipe.problems(found)
+    return image
+
+
+def _target(recipe: Recipe, scene, pmap: ParameterMap, image=None):
     """The target image, and the true parameter values when the target is a render."""
     truth = {n: np.asarray(s.truth, np.float64) for n, s in recipe.params.items()
              if s.truth is not None}
     if recipe.target.image is not None:
-        return read_image(recipe.target.image), truth
+        return image, truth
     t = recipe.target.render
     image = render(scene, spp=t.spp, seed=t.seed, max_depth=recipe.render.max_depth)
     for name in recipe.params:
@@ -84,17 +129,15 @@ def optimize(recipe: Recipe | str | Path, resume: bool = False,
     """Run a recipe; outputs go to ``recipe.output.dir``. See the module docstring."""
     if not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe)
-    runtime.init(recipe.arch)
-    run_dir = Path(recipe.output.dir)
-    (run_dir / "frames").mkdir(parents=True, exist_ok=True)
     scene = load_scene(recipe.scene, **recipe.scene_args)
     pmap = ParameterMap(scene)
     names = list(recipe.params)
-    for n in names:
-        if not pmap.parameter(n).differentiable:
-            raise InvrenderError(f"parameter '{n}' cannot be optimised (not differentiable)")
+    target_image = check_against_scene(recipe, scene, pmap)  # before anything compiles
+    runtime.init(recipe.arch)
+    run_dir = Path(recipe.output.dir)
+    (run_dir / "frames").mkdir(parents=True, exist_ok=True)
 
-    target, truth = _target(recipe, scene, pmap)
+    target, truth = _target(recipe, scene, pmap, target_image)
     sensor = scene.sensor(0)
     if target.shape[:2] != (sensor.height, sensor.width):
         raise InvrenderError(f"target is {target.shape[1]}x{target.shape[0]} but the scene "

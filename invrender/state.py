@@ -54,6 +54,29 @@ class Capacity:
     def fits(self, need: "Capacity") -> bool:
         return all(getattr(need, f.name) <= getattr(self, f.name) for f in fields(self))
 
+    def nbytes(self, real_bytes: int) -> int:
+        """Memory of a ``RenderState`` of this capacity (its fields; r: the render float)."""
+        r = real_bytes
+        per = {"vertices": 72 + 2 * r,  # vtx with grad and dual, uv
+               "triangles": 52 + 13 * r,  # indices and tables, BVH (< 2 nodes), emitter CDF
+               "params": 24, "bsdfs": 36, "textures": 36, "emitters": 36 + 4 * r,
+               "sensors": 20 + 32 * r,
+               "pixels": 14 * r,  # running sums, the replay image with grad and dual
+               "samples": 3 * r,  # a pass's sample radiance
+               "record_samples": 16 + 14 * r,  # camera rays, film points, ray buffer
+               "record_slots": 12 + 58 * r}  # records and the replay's state
+        return sum(getattr(self, name) * size for name, size in per.items())
+
+    def index_overflow(self) -> str | None:
+        """The first field whose flat indices would not fit Taichi's 32-bit integers."""
+        limit = 2 ** 31 - 1
+        for what, n in (("pixels", 3 * self.pixels), ("samples", 3 * self.samples),
+                        ("vertices", 3 * self.vertices), ("triangles", 12 * self.triangles),
+                        ("params", self.params)):
+            if n > limit:
+                return what
+        return None
+
     def grown(self, need: "Capacity") -> "Capacity":
         """The smallest capacity >= both, each entry a power of two."""
         return replace(self, **{f.name: _round_up(max(getattr(self, f.name),
@@ -257,18 +280,41 @@ class RenderState:
 _current: "tuple[runtime.Runtime, RenderState] | None" = None
 
 
+def planned(need: Capacity) -> Capacity:
+    """The capacity ``acquire(need)`` would give."""
+    rt = runtime.current()
+    if _current is not None and _current[0] is rt:
+        capacity = _current[1].capacity
+        return capacity if capacity.fits(need) else capacity.grown(need)
+    return Capacity().grown(need)
+
+
 def acquire(need: Capacity) -> RenderState:
     """The process's state, grown (a new one) when ``need`` does not fit."""
     global _current
     rt = runtime.current()
     if _current is not None and _current[0] is rt and _current[1].capacity.fits(need):
         return _current[1]
-    capacity = Capacity()
+    capacity = planned(need)
     if _current is not None and _current[0] is rt:
-        capacity = _current[1].capacity
         _current[1].destroy()
-    _current = (rt, RenderState(capacity.grown(need)))
+    _current = (rt, RenderState(capacity))
     return _current[1]
+
+
+def available_memory() -> int | None:
+    """Bytes of memory free for the fields: the host's on the CPU backend (None when the
+    system does not say, or on a GPU, whose memory Taichi manages itself)."""
+    if runtime.current().arch != "cpu":
+        return None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 def current_state() -> RenderState | None:

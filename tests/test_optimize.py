@@ -156,6 +156,41 @@ output: {{dir: {tmp_path / 'x'}}}
         optimize(recipe)
 
 
+def test_scene_dependent_recipe_problems_come_before_any_compilation(tmp_path, monkeypatch):
+    """Shapes and the target image's size are checked against the scene, all problems at
+    once, each naming its recipe key and YAML line, before Taichi starts."""
+    from invrender import runtime
+    from invrender.image_io import write_exr
+
+    write_exr(tmp_path / "small.exr", np.zeros((5, 7, 3), np.float32))
+    recipe = write_recipe(tmp_path, f"""target: {{image: small.exr}}
+params:
+  red.reflectance.value: {{init: [0.5, 0.5]}}
+  smallbox.translate: {{init: 0.1, truth: [0, 0, 0, 0]}}
+  smallbox.faces: {{}}
+iterations: 1
+scene_args: {{res: 8}}
+output: {{dir: {tmp_path / 'x'}}}
+""")
+
+    def no_runtime(*args, **kwargs):
+        raise AssertionError("Taichi started before the recipe was checked")
+
+    monkeypatch.setattr(runtime, "init", no_runtime)
+    with pytest.raises(InvrenderError) as info:
+        optimize(recipe)
+    lines = str(info.value).splitlines()
+    assert lines[0] == f"{recipe}: 4 problems"
+    assert lines[1] == (f"{recipe}:2: target.image: the image is 7x5 but the scene renders "
+                        "8x8 (set scene_args res or resize the image)")
+    assert lines[2].startswith(f"{recipe}:4: params.red.reflectance.value.init: has shape "
+                               "(2,), but 'red.reflectance.value' has shape (3,)")
+    assert lines[3].startswith(f"{recipe}:5: params.smallbox.translate.truth: has shape (4,)")
+    assert lines[4].startswith(f"{recipe}:6: params.smallbox.faces: faces 'smallbox.faces' "
+                               "cannot be optimised")
+    assert not (tmp_path / "x").exists()  # nothing was written either
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [100, 2000])
 def test_red_wall_recipe_converges(tmp_path, seed):

@@ -91,7 +91,7 @@ def test_overrides(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     recipe = load_recipe(path, [
         "params.red.reflectance.value.lr=0.1",
-        "params.red.reflectance.value.clamp=[0.1, 0.8]",
+        "params.red.reflectance.value.clamp=[0.1, 0.95]",
         "params.blue.reflectance.value.init=[1, 2, 3]",
         "params.wall.emitter.radiance.value={lr: 0.5}",
         "optimizer.lr=1e-3",
@@ -100,7 +100,7 @@ def test_overrides(tmp_path, monkeypatch):
         "scene=other.xml",
     ])
     assert recipe.params["red.reflectance.value"].lr == 0.1
-    assert recipe.params["red.reflectance.value"].clamp == [0.1, 0.8]
+    assert recipe.params["red.reflectance.value"].clamp == [0.1, 0.95]
     assert recipe.params["red.reflectance.value"].init == [0.9, 0.9, 0.9]
     assert recipe.params["blue.reflectance.value"].init == [1.0, 2.0, 3.0]
     assert recipe.params["wall.emitter.radiance.value"].lr == 0.5
@@ -158,6 +158,10 @@ BAD = [
      ["params: name at least one parameter"]),
     (GOOD.replace("optimizer: {", "optimizer: [").replace("epsilon: 1e-8}", "epsilon: 1e-8]"),
      7, ["optimizer: must be a mapping with keys type, lr"]),
+    (GOOD.replace("init: [0.9, 0.9, 0.9]", "init: [0.9, 1.2, 0.9]"), 5,
+     ["params.red.reflectance.value: init 1.2 lies outside clamp [0.0, 1.0]"]),
+    (GOOD.replace("dir: runs/cbox_red_wall", "dir: scenes/cbox.xml/run"), 12,
+     ["output.dir: ", "cbox.xml is a file, not a folder"]),
 ]
 
 

@@ -1,11 +1,19 @@
-"""What every command shares: turning user errors into one line and exit status 1."""
+"""What every command shares: turning user errors into one line and exit status 1, and
+our own bugs into one line and exit status 3 (the traceback goes to a file), so a user
+never sees a raw traceback."""
 
 from __future__ import annotations
 
 import functools
+import tempfile
+import time
+import traceback
+from pathlib import Path
 
 import typer
+from typer.exceptions import TyperException
 from rich.console import Console
+from rich.markup import escape
 
 from invrender.errors import InvrenderError
 
@@ -21,11 +29,26 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except InvrenderError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                              soft_wrap=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, TyperException, SystemExit):
+            raise  # Typer's own: exits and usage errors (exit 2)
+        except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback in a file
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            log = Path(tempfile.gettempdir()) / f"invrender-error-{stamp}.log"
+            try:
+                log.write_text(traceback.format_exc())
+                where = f"the traceback is in {log}"
+            except OSError:
+                where = "the traceback could not be written"
+            err_console.print(f"[bold red]internal error (a bug in invrender):[/] "
+                              f"{type(exc).__name__}: {escape(str(exc))}; {escape(where)}; "
+                              "please report it", highlight=False, soft_wrap=True)
+            raise typer.Exit(3) from None
 
     return wrapper
 

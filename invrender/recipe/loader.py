@@ -74,6 +74,7 @@ def load_recipe(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Recip
     if problems or recipe is None:
         raise error(where, problems, lines, set_paths)
     recipe._source = path.resolve()
+    recipe._lines, recipe._set_paths = lines, set_paths
     return recipe
 
 
@@ -162,6 +163,12 @@ def _check_files(data: dict, problems: list[Problem]) -> None:
         value = _get(data, loc)
         if isinstance(value, str) and not Path(value).is_file():
             problems.append((loc, None, f"{what} not found: {value}", None))
+    out = _get(data, ("output", "dir"))
+    if isinstance(out, str):
+        existing = next((p for p in (Path(out), *Path(out).parents) if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            problems.append((("output", "dir"), None, f"{existing} is a file, not a folder",
+                             "choose a folder for the run's outputs"))
 
 
 def _get(data: dict, loc: Loc) -> Any:

@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from invrender.errors import InvrenderError
+
 Loss = Literal["mse", "l1", "relative_mse"]
 LOSSES: tuple[str, ...] = typing.get_args(Loss)
 
@@ -82,6 +84,16 @@ class ParamSpec(_Model):
             if value[0] > value[1]:
                 raise ValueError(f"lo must not exceed hi, got [{value[0]}, {value[1]}]")
         return value
+
+    @model_validator(mode="after")
+    def _init_in_range(self) -> ParamSpec:
+        if self.init is not None and self.clamp is not None:
+            lo, hi = self.clamp
+            values = [v for v in _flat(self.init)]
+            outside = [v for v in values if not lo <= v <= hi]
+            if outside:
+                raise ValueError(f"init {outside[0]} lies outside clamp [{lo}, {hi}]")
+        return self
 
 
 class OptimizerConfig(_Model):
@@ -148,6 +160,8 @@ class Recipe(_Model):
     arch: Literal["auto", "cpu", "cuda"] = "auto"
 
     _source: Path | None = PrivateAttr(default=None)
+    _lines: dict = PrivateAttr(default_factory=dict)  # key path -> YAML line
+    _set_paths: dict = PrivateAttr(default_factory=dict)  # key paths given with --set
 
     @model_validator(mode="before")
     @classmethod
@@ -186,6 +200,16 @@ class Recipe(_Model):
         """The recipe file this was loaded from, if any."""
         return self._source
 
+    def problems(self, found: list[tuple]) -> InvrenderError:
+        """One error for (key path, message, hint) problems found after loading, e.g. by
+        checks that need the scene, naming the file and each key's line as load-time
+        problems do."""
+        from invrender.recipe.errors import error
+
+        return error(str(self._source), [(loc, None, message, hint)
+                                         for loc, message, hint in found],
+                     self._lines, self._set_paths)
+
     def lr_per_param(self) -> dict[str, float]:
         """The parameters that set their own learning rate (for ``make_optimizer``)."""
         return {name: spec.lr for name, spec in self.params.items() if spec.lr is not None}
@@ -196,6 +220,12 @@ class Recipe(_Model):
         Loading that file again gives an equal recipe, wherever it is written.
         """
         return self.model_dump(mode="json")
+
+
+def _flat(value: Any) -> list[float]:
+    if isinstance(value, list):
+        return [v for item in value for v in _flat(item)]
+    return [float(value)]
 
 
 def _is_numeric(value: Any) -> bool:

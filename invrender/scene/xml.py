@@ -15,6 +15,7 @@ from xml.parsers import expat
 from invrender.errors import SceneError
 
 _SUBSTITUTION = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+MAX_DEPTH = 64  # element nesting; real scenes use a handful of levels
 
 
 
@@ -46,6 +47,9 @@ def parse_xml(path: Path) -> Element:
 
     def start(tag: str, attrs: dict[str, str]) -> None:
         element = Element(tag, attrs, parser.CurrentLineNumber)
+        if len(stack) > MAX_DEPTH:
+            raise SceneError(f"elements nested deeper than {MAX_DEPTH} levels, at "
+                             f"{element.describe()}", file=path, line=element.line)
         stack[-1].children.append(element)
         stack.append(element)
 
@@ -66,15 +70,19 @@ def substitute(element: Element, params: dict[str, str], path: Path) -> None:
     """Replace ``$name`` in attribute values, in document order, as Mitsuba does.
 
     A ``<default>`` defines its name from that point on unless an override already did.
+    The walk keeps its own stack: no Python recursion per nesting level.
     """
-    for key, text in element.attrs.items():
-        element.attrs[key] = _SUBSTITUTION.sub(lambda m: _lookup(m, params, element, path), text)
-    if element.tag == "default":
-        check_attributes(element, ("name", "value"), path)
-        name = required_attr(element, "name", path)
-        params.setdefault(name, required_attr(element, "value", path))
-    for child in element.children:
-        substitute(child, params, path)
+    todo = [element]
+    while todo:
+        node = todo.pop()
+        for key, text in node.attrs.items():
+            node.attrs[key] = _SUBSTITUTION.sub(lambda m, e=node: _lookup(m, params, e, path),
+                                                text)
+        if node.tag == "default":
+            check_attributes(node, ("name", "value"), path)
+            name = required_attr(node, "name", path)
+            params.setdefault(name, required_attr(node, "value", path))
+        todo.extend(reversed(node.children))  # document order
 
 
 def _lookup(match: re.Match, params: dict[str, str], element: Element, path: Path) -> str:
