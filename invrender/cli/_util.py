@@ -11,9 +11,9 @@ import traceback
 from pathlib import Path
 
 import typer
-from typer.exceptions import TyperException
 from rich.console import Console
 from rich.markup import escape
+from typer.exceptions import TyperException
 
 from invrender.errors import InvrenderError
 
