@@ -298,6 +298,7 @@ def acquire(need: Capacity) -> RenderState:
     capacity = planned(need)
     if _current is not None and _current[0] is rt:
         _current[1].destroy()
+    _current = None  # a failed allocation must not leave the destroyed state current
     _current = (rt, RenderState(capacity))
     return _current[1]
 
