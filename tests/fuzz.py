@@ -118,7 +118,8 @@ def mutate_yaml(text: str, rng: random.Random, files: list[str]) -> tuple[str, b
                                         r"per_iteration|true|exr|png)\b", line)]
         if numbers:
             k, m = rng.choice(numbers)
-            value = rng.choice(BAD_VALUES + ["[]", "{}", "[1, [2]]", "null", "-3", "0"])
+            value = rng.choice(BAD_VALUES + ["[]", "{}", "[1, [2]]", "null", "-3", "0",
+                                             "[" * 3000 + "]" * 3000])
             data = (lines[k][:m.start()].encode()
                     + (value if isinstance(value, bytes) else value.encode())
                     + lines[k][m.end():].encode())

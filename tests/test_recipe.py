@@ -218,6 +218,13 @@ def test_missing_file(tmp_path):
         load_recipe(tmp_path / "nope.yaml")
 
 
+def test_deeply_nested_yaml_is_one_error(tmp_path):
+    path = write(tmp_path, "params: " + "[" * 5000 + "]" * 5000 + "\n")
+    (err,) = problems(path)
+    assert str(err) == (f"{path}: invalid YAML: nested too deeply (a recipe needs a few "
+                        "levels of nesting)")
+
+
 def test_yaml_syntax_error_has_its_line(tmp_path):
     path = write(tmp_path, "scene: a.xml\ntarget:\n  render: {spp: 4\niterations: 3\n")
     with pytest.raises(InvrenderError) as info:

@@ -105,6 +105,10 @@ def _parse_yaml(text: str, problems: list[Problem]) -> tuple[Any, dict[Loc, int]
     except yaml.YAMLError as exc:
         problems.append((None, None, f"invalid YAML: {exc}", None))
         return None, {}
+    except RecursionError:  # PyYAML recurses per nesting level
+        problems.append((None, None, "invalid YAML: nested too deeply",
+                         "a recipe needs a few levels of nesting"))
+        return None, {}
     finally:
         if loader is not None:
             loader.dispose()
