@@ -115,6 +115,7 @@ class DiffRenderer:
         self.record_samples, self.record_slots = cap.record_samples, cap.record_slots
         self.boundary_grad = np.zeros((self.engine.layout.n_vertices, 3))
         self._last = None  # (seed, pass) of the last trace
+        self._grads = None  # the parameter fields' gradients, read after a backward
 
     @classmethod
     def of(cls, scene, max_depth: int, sensor: int = 0) -> DiffRenderer:
@@ -164,7 +165,7 @@ class DiffRenderer:
             self.tracer.grid(self.sensor, self.width, seed, first, count, row0, rows,
                              self.max_depth, rr_depth, record=True,
                              rec_vertices=self.record_slots // n)
-            rec.read(info, np.zeros((0, 2), _dtype(self.g.image)))
+            rec.read(info, np.zeros((0, 2), runtime.current().np_real))
         self._last = (seed, (first, count, row0, rows))
         self._vertices = int(info[R.INFO_MAX_VERTICES])
         if info[R.INFO_OVERFLOW]:
@@ -177,7 +178,7 @@ class DiffRenderer:
     def _weights(self, seed: int, spp: int) -> np.ndarray:
         """1 / the weight each pixel gets from the pass samples (on device and host)."""
         n = self.width * self.height
-        inv_weight = np.zeros(n, _dtype(self.g.image))
+        inv_weight = np.zeros(n, runtime.current().np_real)
         with runtime.fast_compile():
             self.film.weights(self.sensor, self.width, self.height, seed & 0xFFFFFFFF, spp)
             self.g.state.read_image(np.zeros(0, inv_weight.dtype), np.zeros(0, inv_weight.dtype),
@@ -199,12 +200,12 @@ class DiffRenderer:
     # ---- boundary terms ----
     def splat(self, film: np.ndarray, inv_weight: np.ndarray, spp: int) -> Splat:
         """How boundary samples at film points (S, 2) reach the pixels."""
-        film = np.ascontiguousarray(film, _dtype(self.g.image))
+        film = np.ascontiguousarray(film, runtime.current().np_real)
         rfilter = self.scene.sensor(self.sensor).rfilter
         plugin = FILTERS[rfilter.type]
         side = (2 * plugin.footprint({**plugin.settings, **rfilter.settings}) + 1) ** 2
         pixels = np.zeros((len(film), side), np.int32)
-        weights = np.zeros((len(film), side), _dtype(self.g.image))
+        weights = np.zeros((len(film), side), runtime.current().np_real)
         if len(film):
             self.film.footprints(self.sensor, self.width, self.height, film, pixels, weights)
         factors = weights * inv_weight[np.maximum(pixels, 0)] * spp
@@ -249,10 +250,12 @@ class DiffRenderer:
         interior gradient only with ``geometry``."""
         self._sync()
         g, rec = self.g, self.g.rec
+        self._grads = None
         with runtime.fast_compile():
             self.clear_gradients()
             self.boundary_grad = np.zeros((self.engine.layout.n_vertices, 3))
-            g.state.load_image_grad(np.ascontiguousarray(d_image, _dtype(g.image)).reshape(-1))
+            seed_image = np.ascontiguousarray(d_image, runtime.current().np_real)
+            g.state.load_image_grad(seed_image.reshape(-1))
         inv_weight = self._weights(seed, spp)
         for p, vertices in self._each_pass(seed, spp, rr_depth):
             n = self.n_samples(p)  # trace wrote the state the vertex kernels' gradients read
@@ -274,10 +277,11 @@ class DiffRenderer:
         if not p.differentiable:
             raise InvrenderError(f"parameter '{name}' is not differentiable")
         slot = self.engine.slot(p.storage)
-        lay = self.engine.layout
-        params, vtx = np.zeros(lay.n_params), np.zeros(3 * lay.n_vertices)
-        self.g.state.read_gradients(params, vtx)
-        grad = (params if slot.field == "params" else vtx)[slot.start:slot.start + slot.count]
+        if self._grads is None:  # read once per backward, whatever the number of names
+            lay = self.engine.layout
+            self._grads = {"params": np.zeros(lay.n_params), "vtx": np.zeros(3 * lay.n_vertices)}
+            self.g.state.read_gradients(self._grads["params"], self._grads["vtx"])
+        grad = self._grads[slot.field][slot.start:slot.start + slot.count]
         if slot.field == "vtx":
             grad = grad + self.boundary_grad.reshape(-1)[slot.start:slot.start + slot.count]
         return p.vjp(reproducible(grad))
@@ -330,7 +334,7 @@ class DiffRenderer:
     def _image(self, dual: bool) -> np.ndarray:
         """The replay's image or its dual, (H, W, 3) float64."""
         n = self.width * self.height
-        value, tangent = (np.zeros(3 * n, _dtype(self.g.image)) for _ in range(2))
+        value, tangent = (np.zeros(3 * n, runtime.current().np_real) for _ in range(2))
         with runtime.fast_compile():
             self.g.state.read_image(value, tangent, np.zeros(0, value.dtype))
         return (tangent if dual else value).reshape(self.height, self.width, 3).astype(
@@ -379,7 +383,3 @@ def _halves(p) -> list[tuple[int, int, int, int]]:
         return [(first, 1, row0, h), (first, 1, row0 + h, rows - h)]
     raise InvrenderError("a light path is longer than the derivative records can hold "
                          "for one row of the image", hint="use a bounded max_depth")
-
-
-def _dtype(field):
-    return np.float64 if field.dtype == ti.f64 else np.float32

@@ -38,9 +38,9 @@ from invrender.state import (
 from invrender.textures.registry import TEXTURES
 
 
-def _real():
-    """The numpy type of the render precision (the fields' other than vertices, params)."""
-    return np.float64 if runtime.current().precision == "f64" else np.float32
+def _flat(a, dtype) -> np.ndarray:
+    """A contiguous 1-D array, as the upload kernels take them."""
+    return np.ascontiguousarray(np.asarray(a, dtype).reshape(-1))
 
 
 def triangle_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -153,8 +153,6 @@ class Engine:
         self.signature = None
         self.state = None
         self.vertices = None  # what the vtx field holds, (N, 3) float64
-        self.bvh: Bvh | None = None
-        self.emitter_areas = None
         self._params = None  # what the params field holds
         self.boundary = None  # (layout, the silhouette sampler with its edge cache)
 
@@ -195,7 +193,7 @@ class Engine:
         film = f"{big.width}x{big.height}"
         where = big.source or Source(scene.path)
         overflow = capacity.index_overflow()
-        needed = capacity.nbytes(4 if runtime.current().precision == "f32" else 8)
+        needed = capacity.nbytes(np.dtype(runtime.current().np_real).itemsize)
         free = state_mod.available_memory()
         if overflow is None and (free is None or needed <= free):
             return
@@ -215,7 +213,7 @@ class Engine:
     def _upload_tables(self, state) -> None:
         scene, lay = self.scene, self.layout
         cfg = lay.config
-        real = _real()
+        real = runtime.current().np_real
         nt = lay.n_triangles
         tri_bsdf = np.zeros(nt, np.int32)
         tri_emitter = np.full(nt, -1, np.int32)
@@ -277,14 +275,11 @@ class Engine:
             sensor_floats[k, FILTER_FLOATS:FILTER_FLOATS + len(fpack)] = fpack
             sensor_ints[k, :2] = cfg.code("filters", s.rfilter.type), rfilter.footprint(settings)
 
-        def flat(a, dtype):
-            return np.ascontiguousarray(np.asarray(a, dtype).reshape(-1))
-
         state.load_tables(
-            flat(lay.faces, np.int32), flat(uvs, real), tri_bsdf, tri_emitter, tri_has_uv,
-            bsdf_type, flat(bsdf_ints, np.int32), tex_type, flat(tex_ints, np.int32), em_type,
-            flat(em_ints, np.int32), flat(np.concatenate(em_tris) if em_tris else [], np.int32),
-            sensor_type, flat(sensor_floats, real), flat(sensor_ints, np.int32))
+            _flat(lay.faces, np.int32), _flat(uvs, real), tri_bsdf, tri_emitter, tri_has_uv,
+            bsdf_type, _flat(bsdf_ints, np.int32), tex_type, _flat(tex_ints, np.int32), em_type,
+            _flat(em_ints, np.int32), _flat(np.concatenate(em_tris) if em_tris else [], np.int32),
+            sensor_type, _flat(sensor_floats, real), _flat(sensor_ints, np.int32))
 
     def _upload_values(self, state) -> None:
         lay = self.layout
@@ -306,14 +301,13 @@ class Engine:
     def _upload_geometry(self, state, vertices: np.ndarray) -> None:
         """Vertex positions (N, 3); the BVH and the emitter CDFs they imply."""
         lay = self.layout
-        real = _real()
+        real = runtime.current().np_real
         self.vertices = np.array(vertices, np.float64)
         if lay.n_triangles:
             bvh = build_bvh(self.vertices, lay.faces)
         else:  # an empty scene: no node is visited (counts[0] = 0)
             z = np.zeros(0, np.int32)
             bvh = Bvh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.float32), z, z, z, z)
-        self.bvh = bvh
         cdf_all, areas = [], []
         for mesh in lay.emitter_meshes:
             lo, hi = lay.triangle_offsets[mesh], lay.triangle_offsets[mesh + 1]
@@ -327,14 +321,11 @@ class Engine:
         em_floats[:, 0] = areas  # area emitters come first in the emitter table
         self._counts[0] = len(bvh.skip)
 
-        def flat(a, dtype):
-            return np.ascontiguousarray(np.asarray(a, dtype).reshape(-1))
-
         state.load_geometry(
-            flat(self.vertices, np.float64), flat(np.concatenate([bvh.lo, bvh.hi], 1), real),
-            flat(np.stack([bvh.skip, bvh.prim_start, bvh.prim_count], 1), np.int32),
-            flat(bvh.prim_index, np.int32),
-            flat(np.concatenate(cdf_all) if cdf_all else [], real), flat(em_floats, real),
+            _flat(self.vertices, np.float64), _flat(np.concatenate([bvh.lo, bvh.hi], 1), real),
+            _flat(np.stack([bvh.skip, bvh.prim_start, bvh.prim_count], 1), np.int32),
+            _flat(bvh.prim_index, np.int32),
+            _flat(np.concatenate(cdf_all) if cdf_all else [], real), _flat(em_floats, real),
             np.array(self._counts, np.int32))
 
     # ---- for derivative passes ----

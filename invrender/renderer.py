@@ -103,7 +103,7 @@ def _render(scene, spp, seed, depth, sensor, progress, stats, start) -> np.ndarr
 
 def developed(g, width: int, height: int) -> np.ndarray:
     """The film's sums over its weights (0 where a pixel received no weight)."""
-    real = np.float64 if runtime.current().precision == "f64" else np.float32
+    real = runtime.current().np_real
     total = np.zeros((height, width, 3), real)
     weight = np.zeros((height, width, 1), real)
     g.state.read_film(total.reshape(-1), weight.reshape(-1))

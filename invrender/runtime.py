@@ -11,6 +11,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 
+import numpy as np
 import taichi as ti
 
 from invrender.errors import InvrenderError
@@ -28,6 +29,11 @@ class Runtime:
     def real(self):
         """The Taichi float type every renderer field uses."""
         return ti.f64 if self.precision == "f64" else ti.f32
+
+    @property
+    def np_real(self):
+        """The numpy type of those fields, for the arrays that go in and out of them."""
+        return np.float64 if self.precision == "f64" else np.float32
 
 
 _current: Runtime | None = None

@@ -20,7 +20,7 @@ for bit whatever the thread schedule.
 import numpy as np
 import taichi as ti
 
-from invrender import sampler
+from invrender import runtime, sampler
 from invrender.emitters import registry as emitters
 from invrender.geometry.intersect import intersect, occluded, triangle
 from invrender.integrators import records as R
@@ -243,7 +243,7 @@ class Tracer:
     def __init__(self, g):
         self.g = g
         self.kernel = g.kernels(PathTracer)
-        self._no_points = np.zeros((1, 2), _np_real())
+        self._no_points = np.zeros((1, 2), runtime.current().np_real)
 
     def grid(self, sensor: int, width: int, seed: int, first: int, count: int, row0: int,
              rows: int, max_depth: int, rr_depth: int, record: bool = False,
@@ -255,12 +255,13 @@ class Tracer:
     def radiance_at(self, points: np.ndarray, seed: int, sensor: int, max_depth: int,
                     rr_depth: int) -> np.ndarray:
         """One camera path through each film point (P, 2), pairs sharing random numbers."""
-        out = np.zeros((len(points), 3), _np_real())
-        for lo in range(0, len(points), CHUNK):
-            part = np.ascontiguousarray(points[lo:lo + CHUNK], _np_real())
+        out = np.zeros((len(points), 3), runtime.current().np_real)
+        chunk_size = self.g.state.capacity.samples  # points per launch
+        for lo in range(0, len(points), chunk_size):
+            part = np.ascontiguousarray(points[lo:lo + chunk_size], runtime.current().np_real)
             self.kernel.run(POINTS, sensor, 0, seed & 0xFFFFFFFF, 0, 1, 0, len(part),
                             depth_argument(max_depth), rr_depth, 0, 0, part)
-            chunk = out[lo:lo + CHUNK]
+            chunk = out[lo:lo + chunk_size]
             self.kernel.read(len(part), chunk)
         return out
 
@@ -268,15 +269,6 @@ class Tracer:
         """The light reflected along the first n rays of ``g.rays_*`` (0 where unused)."""
         self.kernel.run(RAYS, 0, 0, 0, 0, 1, 0, n, depth_argument(max_depth), rr_depth, 0, 0,
                         self._no_points)
-        out = np.zeros((n, 3), _np_real())
+        out = np.zeros((n, 3), runtime.current().np_real)
         self.kernel.read(n, out)
         return out
-
-
-CHUNK = 1 << 20  # = state.Capacity.samples: points per launch
-
-
-def _np_real():
-    from invrender import runtime
-
-    return np.float64 if runtime.current().precision == "f64" else np.float32

@@ -181,14 +181,12 @@ class ShadowKernel:
                 hi = mid
         a = vertex(g, edges[lo, 0])
         b = vertex(g, edges[lo, 1])
-        v0, v1, v2 = triangle(g, tri)
         # the vertex as the replay has it (vertex 0 on its camera ray)
         x, ng, cross, b1, b2 = vertex_position(g, k, n, i)
         d_in = rec.ray_d[i]
-        if k > 0:
-            d_in = (x - rec.previous[k * n + i]).normalized()
         beta = vec3(1.0)  # the throughput into vertex k
         if k > 0:
+            d_in = (x - rec.previous[k * n + i]).normalized()
             beta = rec.throughput[k * n + i]
         plane = (a - x).cross(b - x)  # normal of the plane (x, a, b)
         faces_side = plane.dot(vertex(g, edges[lo, 2]) - x)  # > 0: faces on the +n side

@@ -261,6 +261,15 @@ class SceneBuilder:
             return TEXTURES[kind].parse(self, element)
         return constant(props.color(name, default))
 
+    def plugin_textures(self, element: Element, plugin) -> dict[str, Texture]:
+        """A BSDF's or emitter's texture-valued properties (its plugin's ``textures``), each
+        with Mitsuba's default, and nothing else."""
+        props = self.props(element)
+        textures = {name: self.texture(props, name, plugin.defaults.get(name, REQUIRED))
+                    for name in plugin.textures}
+        props.finish(plugin.textures)
+        return textures
+
     # materials
 
     def add_bsdf(self, bsdf: Bsdf) -> None:
@@ -286,11 +295,7 @@ class SceneBuilder:
 
     def plain_bsdf(self, element: Element, kind: str, bsdf_id: str) -> Bsdf:
         """The plugin's texture-valued parameters, each with Mitsuba's default."""
-        plugin = BSDFS[kind]
-        props = self.props(element)
-        textures = {name: self.texture(props, name, plugin.defaults.get(name, REQUIRED))
-                    for name in plugin.textures}
-        props.finish(plugin.textures)
+        textures = self.plugin_textures(element, BSDFS[kind])
         return Bsdf(id=bsdf_id, type=kind, textures=textures, source=self.source(element))
 
     # shapes and emitters
@@ -378,11 +383,7 @@ class SceneBuilder:
         fitting = tuple(n for n in EMITTERS.names() if EMITTERS[n].environment != attached)
         self.plugin_type(element, fitting)
         self.register_id(element)
-        plugin = EMITTERS[kind]
-        props = self.props(element)
-        textures = {name: self.texture(props, name, plugin.defaults.get(name, REQUIRED))
-                    for name in plugin.textures}
-        props.finish(plugin.textures)
+        textures = self.plugin_textures(element, EMITTERS[kind])
         return Emitter(id=emitter_id, type=kind, textures=textures, source=self.source(element))
 
     def environment(self, element: Element) -> Emitter:
