@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 
 @dataclass(frozen=True, eq=False)
 class TexturePlugin:
@@ -20,7 +18,3 @@ class TexturePlugin:
     write_xml: Callable  # (Texture, name, directory, stem) -> list[str]: Mitsuba XML lines
     parse: Callable | None = None  # (SceneBuilder, <texture> element) -> Texture; None for
     # values given as <rgb>/<float> properties
-
-
-def flat(texture, plugin: TexturePlugin) -> np.ndarray:
-    return np.asarray(plugin.get(texture), np.float64).reshape(-1)
