@@ -18,6 +18,7 @@ import numpy as np
 from invrender import runtime
 from invrender import state as state_mod
 from invrender.bsdfs.registry import BSDFS
+from invrender.emitters import selection
 from invrender.emitters.registry import EMITTERS
 from invrender.errors import InvrenderError
 from invrender.filters.registry import FILTERS
@@ -29,6 +30,8 @@ from invrender.state import (
     BSDF_INTS,
     EMITTER_FLOATS,
     EMITTER_INTS,
+    EMITTER_PLUGIN,
+    EMITTER_PLUGIN_FLOATS,
     FILTER_FLOATS,
     SENSOR_FLOATS,
     SENSOR_INTS,
@@ -82,11 +85,13 @@ class Layout:
                 "sensors": {s.type for s in scene.sensors},
                 "filters": {s.rfilter.type for s in scene.sensors}}
         # textures, in table order: BSDFs' (in their plugins' order), then emitters'
+        # (a texture shared by several plugins, declared once with an id, has one entry)
         self.textures = []
         for b in scene.bsdfs.values():
             self.textures += [b.textures[name] for name in BSDFS[b.type].textures]
         for e in self.emitters:
             self.textures += [e.textures[name] for name in EMITTERS[e.type].textures]
+        self.textures = list({id(t): t for t in self.textures}.values())
         used["textures"] = {t.type for t in self.textures}
         self.config = Config.of(used)
         self.texture_index = {id(t): k for k, t in enumerate(self.textures)}
@@ -123,12 +128,17 @@ def _signature(scene) -> tuple:
             (n, id(t), t.type, TEXTURES[t.type].get(t).shape) for n, t in b.textures.items()]
     meshes = [(id(m), m.faces.shape, id(m.faces), m.bsdf, m.emitter is not None,
                m.uvs is not None, len(m.vertices)) for m in scene.meshes]
-    emitters = [(e.type, tuple((n, id(t), TEXTURES[t.type].get(t).shape)
-                               for n, t in e.textures.items())) for e in scene.emitters]
+    emitters = [(e.type, e.sampling_weight, _settings_key(e.settings),
+                 tuple((n, id(t), TEXTURES[t.type].get(t).shape)
+                       for n, t in e.textures.items())) for e in scene.emitters]
     sensors = [(s.type, s.width, s.height, s.fov, s.fov_axis, s.near_clip,
                 s.to_world.tobytes(), s.rfilter.type, tuple(sorted(s.rfilter.settings.items())))
                for s in scene.sensors]
-    return (tuple(tex), tuple(meshes), tuple(emitters), tuple(sensors))
+    return (tuple(tex), tuple(meshes), tuple(emitters), tuple(sensors), scene.hide_emitters)
+
+
+def _settings_key(settings: dict) -> tuple:
+    return tuple((k, np.asarray(v).tobytes()) for k, v in sorted(settings.items()))
 
 
 class Engine:
@@ -246,21 +256,34 @@ class Engine:
 
         em_type = np.zeros(len(lay.emitters), np.int32)
         em_ints = np.zeros((len(lay.emitters), EMITTER_INTS), np.int32)
+        self._em_floats = np.zeros((len(lay.emitters), EMITTER_FLOATS))
         em_tris = []
         first = 0
         env = -1
+        weights = [e.sampling_weight for e in lay.emitters]
+        if lay.emitters and not sum(weights) > 0.0:
+            raise InvrenderError("every emitter has sampling_weight 0", file=scene.path,
+                                 hint="give one emitter a positive sampling_weight")
+        pmf, cdf = selection.tables(weights)
         for k, e in enumerate(lay.emitters):
+            plugin = EMITTERS[e.type]
             em_type[k] = cfg.code("emitters", e.type)
-            em_ints[k, 0] = lay.texture_index[id(e.textures["radiance"])]
-            if EMITTERS[e.type].environment:
+            em_ints[k, 0] = lay.texture_index[id(e.textures[plugin.textures[0]])]
+            packed = plugin.pack(e)
+            assert len(packed) <= EMITTER_PLUGIN_FLOATS, e.type
+            self._em_floats[k, selection.PMF] = pmf[k]
+            self._em_floats[k, selection.CDF] = cdf[k]
+            self._em_floats[k, EMITTER_PLUGIN:EMITTER_PLUGIN + len(packed)] = packed
+            if plugin.environment:
                 env = k
+            if not plugin.attached:
                 continue
             mesh = lay.emitter_meshes[k]
             lo, hi = lay.triangle_offsets[mesh], lay.triangle_offsets[mesh + 1]
             em_ints[k, 1:3] = first, hi - lo
             em_tris.append(np.arange(lo, hi))
             first += hi - lo
-        self._counts = [0, len(lay.emitters), env, 0]
+        self._counts = [0, len(lay.emitters), env, int(scene.hide_emitters)]
 
         sensor_type = np.zeros(len(scene.sensors), np.int32)
         sensor_floats = np.zeros((len(scene.sensors), SENSOR_FLOATS))
@@ -289,6 +312,7 @@ class Engine:
         if self._params is None or not np.array_equal(params, self._params):
             state.load_params(np.ascontiguousarray(params))
             self._params = params
+            self._upload_distributions(state)
         meshes = self.scene.meshes
         vertices = (np.concatenate([m.vertices for m in meshes]) if meshes
                     else np.zeros((0, 3)))
@@ -297,6 +321,16 @@ class Engine:
                 raise InvrenderError("non-finite vertex positions",
                                      file=self.scene.path, hint="check the mesh parameters")
             self._upload_geometry(state, vertices)
+
+    def _upload_distributions(self, state) -> None:
+        """The sampling distributions of emitters with one (an envmap's, from its texels),
+        rebuilt whenever the parameter values change, as Mitsuba's parameters_changed."""
+        for e in self.layout.emitters:
+            plugin = EMITTERS[e.type]
+            if plugin.distribution is not None:
+                texels = TEXTURES["bitmap"].get(e.textures[plugin.textures[0]])
+                cdf = plugin.distribution(e, texels)
+                state.load_distribution(_flat(cdf, runtime.current().np_real))
 
     def _upload_geometry(self, state, vertices: np.ndarray) -> None:
         """Vertex positions (N, 3); the BVH and the emitter CDFs they imply."""
@@ -317,8 +351,8 @@ class Engine:
             cdf[-1] = 1.0
             cdf_all.append(cdf)
             areas.append(total)
-        em_floats = np.zeros((len(areas), EMITTER_FLOATS), real)
-        em_floats[:, 0] = areas  # area emitters come first in the emitter table
+        em_floats = self._em_floats.astype(real)
+        em_floats[:len(areas), 0] = areas  # area emitters come first in the emitter table
         self._counts[0] = len(bvh.skip)
 
         state.load_geometry(

@@ -89,20 +89,36 @@ class Parameter:
         return (3,) if self.kind in latent.KINDS else self.get().shape
 
 
-def _texture_parameters(prefix: str, textures: dict, names) -> Iterator[Parameter]:
+def _texture_parameters(prefix: str, textures: dict, names, seen: set,
+                        renamed: dict | None = None) -> Iterator[Parameter]:
+    """A plugin's texture-valued parameters: ``<prefix>.<name>.value`` (or ``.data``), or
+    Mitsuba's own name for it (``renamed``: an envmap's texels are ``<id>.data``); a
+    texture declared with an id is named by it (``<id>.data``) and listed once."""
     for name in names:
         tex = textures[name]
+        if id(tex) in seen:
+            continue
+        seen.add(id(tex))
         plugin = TEXTURES[tex.type]
-        yield Parameter(f"{prefix}.{name}.{plugin.parameter}", plugin.kind, tex)
+        if tex.id is not None:
+            full = f"{tex.id}.{plugin.parameter}"
+        elif renamed and name in renamed:
+            full = f"{prefix}.{renamed[name]}"
+        else:
+            full = f"{prefix}.{name}.{plugin.parameter}"
+        yield Parameter(full, plugin.kind, tex)
 
 
 def traverse(scene: Scene) -> Iterator[Parameter]:
     """Every plugin's parameters, in Mitsuba's order: BSDFs, emitters, then shapes."""
+    seen: set = set()
     for bsdf in scene.bsdfs.values():
-        yield from _texture_parameters(bsdf.id, bsdf.textures, BSDFS[bsdf.type].textures)
+        yield from _texture_parameters(bsdf.id, bsdf.textures, BSDFS[bsdf.type].textures,
+                                       seen)
     for emitter in scene.emitters:
-        yield from _texture_parameters(emitter.id, emitter.textures,
-                                       EMITTERS[emitter.type].textures)
+        plugin = EMITTERS[emitter.type]
+        yield from _texture_parameters(emitter.id, emitter.textures, plugin.textures, seen,
+                                       plugin.names)
     for mesh in scene.meshes:
         yield Parameter(f"{mesh.id}.vertex_positions", "vertices", mesh)
         for kind in latent.KINDS:

@@ -24,8 +24,11 @@ from invrender.integrators.records import Records
 
 BSDF_INTS = 8  # [0] twosided, [1 + j] texture of the plugin's j-th texture parameter
 TEXTURE_INTS = 8  # [0] first value in params, [1] width, [2] height, [3] wrap, [4] filter
-EMITTER_INTS = 8  # [0] radiance texture, [1] first emitter triangle, [2] count
-EMITTER_FLOATS = 4  # [0] total area
+EMITTER_INTS = 8  # [0] first texture; attached: [1] first triangle, [2] count; with a
+# sampling distribution: [1] its start in env_cdf
+EMITTER_FLOATS = 24  # [0] total area, [1] selection pmf, [2] its CDF, [4:24] the plugin's
+EMITTER_PLUGIN = 4  # where a plugin's own floats start
+EMITTER_PLUGIN_FLOATS = EMITTER_FLOATS - EMITTER_PLUGIN
 SENSOR_FLOATS = 32  # [0:20] the sensor plugin's, [20:24] its filter's
 SENSOR_INTS = 4  # [0] filter plugin, [1] filter footprint in pixels either side
 FILTER_FLOATS = 20  # where a sensor's filter settings start in its floats
@@ -59,7 +62,8 @@ class Capacity:
         r = real_bytes
         per = {"vertices": 72 + 2 * r,  # vtx with grad and dual, uv
                "triangles": 52 + 13 * r,  # indices and tables, BVH (< 2 nodes), emitter CDF
-               "params": 24, "bsdfs": 36, "textures": 36, "emitters": 36 + 4 * r,
+               "params": 24 + r,  # values with grad and dual, an envmap's CDF
+               "bsdfs": 36, "textures": 36, "emitters": 36 + 24 * r,
                "sensors": 20 + 32 * r,
                "pixels": 14 * r,  # running sums, the replay image with grad and dual
                "samples": 3 * r,  # a pass's sample radiance
@@ -123,10 +127,12 @@ class RenderState:
         self.em_floats = flat(real, EMITTER_FLOATS * c.emitters)
         self.em_tris = flat(ti.i32, c.triangles)
         self.em_cdf = flat(real, c.triangles)
+        self.env_cdf = flat(real, c.params)  # an envmap's marginal and conditional CDFs
         self.sensor_type = flat(ti.i32, c.sensors)
         self.sensor_floats = flat(real, SENSOR_FLOATS * c.sensors)
         self.sensor_ints = flat(ti.i32, SENSOR_INTS * c.sensors)
-        # live sizes: [0] BVH nodes, [1] emitters, [2] environment emitter or -1
+        # live sizes: [0] BVH nodes, [1] emitters, [2] environment emitter or -1,
+        # [3] hide_emitters (camera rays see through emitters)
         self.counts = flat(ti.i32, 4)
         # film: a pass's sample radiance, the running sums, the derivative passes' weights
         self.sample_radiance = flat(real, 3 * c.samples)
@@ -221,6 +227,11 @@ class RenderState:
     def load_params(self, params: ti.types.ndarray()):
         for i in range(params.shape[0]):
             self.params[i] = params[i]
+
+    @ti.kernel
+    def load_distribution(self, cdf: ti.types.ndarray()):
+        for i in range(cdf.shape[0]):
+            self.env_cdf[i] = cdf[i]
 
     @ti.kernel
     def load_tangent(self, params: ti.types.ndarray(), vtx: ti.types.ndarray()):

@@ -451,9 +451,11 @@ ERROR_CASES = {
                         "unsupported element <medium>"),
     "unknown bsdf type": ('<bsdf type="conductor" id="metal"/>', "metal",
                           "unsupported bsdf type 'conductor' (supported: diffuse, twosided)"),
-    "unknown emitter type": ('<emitter type="point"/>', "point", "unsupported emitter type"),
-    "unknown shape type": ('<shape type="disk"/>', "disk", "unsupported shape type 'disk'"),
-    "unknown integrator": ('<integrator type="volpath"/>', "volpath", "integrator type"),
+    "unknown emitter type": ('<emitter type="projector"/>', "projector",
+                             "unsupported emitter type"),
+    "unknown shape type": ('<shape type="instance"/>', "instance",
+                           "unsupported shape type 'instance'"),
+    "unknown integrator": ('<integrator type="aov"/>', "aov", "integrator type"),
     "unknown property": ('<bsdf type="diffuse"><float name="alpha" value="0.1"/></bsdf>',
                          "alpha", "unsupported property 'alpha'"),
     "bad number": ('<bsdf type="diffuse">\n<rgb name="reflectance" value="0.5, abc, 0.5"/>'
@@ -475,8 +477,7 @@ ERROR_CASES = {
     "zero rotation axis": ('<shape type="cube"><transform name="to_world">'
                            '<rotate angle="10"/></transform></shape>', "rotate", "zero length"),
     "unknown ref": ('<bsdf type="diffuse" id="white"/>\n<shape type="cube">\n<ref id="black"/>'
-                    "\n</shape>", "black", "unknown BSDF 'black' (BSDFs declared before this "
-                    "line: white)"),
+                    "\n</shape>", "black", "unknown BSDF 'black' (BSDFs with an id: white)"),
     "duplicate id": ('<bsdf type="diffuse" id="a"/>\n<bsdf type="diffuse" id="a" name="2"/>',
                      'name="2"', "id 'a' is already used at line"),
     "two bsdfs in a shape": ('<shape type="cube"><bsdf type="diffuse"/>\n<bsdf type="diffuse"'

@@ -5,6 +5,7 @@ import taichi as ti
 
 from invrender import structs
 from invrender.emitters.base import EmitterPlugin
+from invrender.emitters.selection import selection_pmf
 from invrender.geometry.intersect import triangle
 from invrender.shading import surface_uv
 from invrender.state import EMITTER_FLOATS, EMITTER_INTS
@@ -32,7 +33,7 @@ def _pick_triangle(g: ti.template(), e: ti.i32, u) -> ti.i32:
 @ti.func
 def area_pdf(g: ti.template(), e: ti.i32):
     """Density per unit area of choosing a point on emitter e (selection included)."""
-    return 1.0 / (g.counts[1] * g.em_floats[EMITTER_FLOATS * e])
+    return selection_pmf(g, e) / g.em_floats[EMITTER_FLOATS * e]
 
 
 @ti.func
@@ -99,5 +100,4 @@ def replay(g: ti.template(), e: ti.i32, tri: ti.i32, pos: vec3, q, x: vec3):
 
 
 PLUGIN = EmitterPlugin(name="area", environment=False, textures=("radiance",), defaults={},
-                       sample=sample,
-                       eval=eval, pdf=pdf, replay=replay)
+                       sample=sample, eval=eval, pdf=pdf, replay=replay, attached=True)

@@ -5,6 +5,7 @@ import taichi as ti
 
 from invrender import structs
 from invrender.emitters.base import EmitterPlugin
+from invrender.emitters.selection import selection_pmf
 from invrender.state import EMITTER_INTS
 from invrender.textures.registry import lookup
 from invrender.warp import PI, square_to_uniform_sphere
@@ -19,14 +20,14 @@ def radiance(g: ti.template(), e: ti.i32) -> vec3:
 
 
 @ti.func
-def sphere_pdf(g: ti.template()):
-    return 1.0 / (g.counts[1] * 4.0 * PI)
+def sphere_pdf(g: ti.template(), e: ti.i32):
+    return selection_pmf(g, e) / (4.0 * PI)
 
 
 @ti.func
 def sample(g: ti.template(), e: ti.i32, x: vec3, u_tri, u1, u2):
     d = square_to_uniform_sphere(u1, u2)
-    density = sphere_pdf(g)
+    density = sphere_pdf(g, e)
     return structs.LightSample(d=d, dist=1e30, pdf=density, radiance=radiance(g, e), tri=-1, pos=d,
                        q=density, delta=0, emitter=e)
 
@@ -38,7 +39,7 @@ def eval(g: ti.template(), e: ti.i32, uv, d: vec3, cos_front) -> vec3:
 
 @ti.func
 def pdf(g: ti.template(), e: ti.i32, d: vec3, dist, cos_front):
-    return sphere_pdf(g)
+    return sphere_pdf(g, e)
 
 
 @ti.func

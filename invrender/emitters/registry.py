@@ -1,13 +1,15 @@
 """The emitter plugins, and the dispatch every kernel calls.
 
-One emitter is chosen uniformly among all (as Mitsuba), then its plugin samples it.
+One emitter is chosen in proportion to its ``sampling_weight`` (uniformly by default, as
+Mitsuba), then its plugin samples it.
 """
 
 import taichi as ti
 
 from invrender import structs
-from invrender.emitters import area, constant
+from invrender.emitters import area, constant, directional, envmap, point, spot
 from invrender.emitters.base import EmitterPlugin
+from invrender.emitters.selection import select
 from invrender.registry import Registry
 
 vec2 = ti.math.vec2
@@ -16,6 +18,10 @@ vec3 = ti.math.vec3
 EMITTERS: Registry[EmitterPlugin] = Registry("emitter")
 EMITTERS.register(area.PLUGIN)
 EMITTERS.register(constant.PLUGIN)
+EMITTERS.register(point.PLUGIN)
+EMITTERS.register(spot.PLUGIN)
+EMITTERS.register(directional.PLUGIN)
+EMITTERS.register(envmap.PLUGIN)
 
 
 @ti.func
@@ -26,7 +32,7 @@ def sample(g: ti.template(), x: vec3, u_select, u_tri, u1, u2):
                      pos=vec3(0.0), q=0.0, delta=0, emitter=-1)
     n = g.counts[1]
     if n > 0:
-        e = ti.min(ti.cast(u_select * n, ti.i32), n - 1)
+        e = select(g, u_select)
         code = g.em_type[e]
         for j in ti.static(range(len(g.emitters))):
             if code == j:
@@ -40,7 +46,8 @@ def _eval(g: ti.template(), e: ti.i32, uv, d: vec3, cos_front, environment: ti.t
     result = vec3(0.0)
     code = g.em_type[e]
     kinds = ti.static([j for j in range(len(g.emitters))
-                       if g.emitters[j].environment == environment])
+                       if g.emitters[j].environment == environment
+                       and not g.emitters[j].delta])
     if ti.static(len(kinds) == 1):  # one plugin of the kind: no branch
         result = g.emitters[kinds[0]].eval(g, e, uv, d, cos_front)
     else:
@@ -55,7 +62,8 @@ def _pdf(g: ti.template(), e: ti.i32, d: vec3, dist, cos_front, environment: ti.
     result = 0.0
     code = g.em_type[e]
     kinds = ti.static([j for j in range(len(g.emitters))
-                       if g.emitters[j].environment == environment])
+                       if g.emitters[j].environment == environment
+                       and not g.emitters[j].delta])
     if ti.static(len(kinds) == 1):
         result = g.emitters[kinds[0]].pdf(g, e, d, dist, cos_front)
     else:

@@ -69,14 +69,21 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: 
     prev_delta = 1
     length = 0
     has_env = emitters.environment(g) >= 0
+    hide = g.counts[3] != 0 and first_emission and depth0 == 0  # Mitsuba's hide_emitters
     while True:
         tri, t, b1, b2 = intersect(g, o, d, tmin, 1e30, skip)
         emits = 1
         if not first_emission:
             emits = ti.select(depth > depth0, 1, 0)
+        if hide and depth == 0:  # the camera sees through emitters and not the environment
+            emits = 0
+            while tri >= 0:
+                if g.tri_emitter[tri] < 0:
+                    break
+                tri, t, b1, b2 = intersect(g, o, d, t + ray_epsilon(o + t * d), 1e30, tri)
         slot = depth * n + i
         if tri < 0:
-            w = 1.0
+            w = ti.select(emits, 1.0, 0.0)  # 0 keeps the replay from adding it either
             if has_env and emits:  # escaped to the environment
                 if not prev_delta:
                     w = power_heuristic(prev_pdf, emitters.environment_pdf(g, d))
@@ -131,7 +138,7 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: 
         if ls.pdf > 0.0:
             f = bsdf_eval(g, sp, ls.d)
             if f.max() > 0.0:
-                tmax = ls.dist * (1.0 - 1e-4) if ls.tri >= 0 else ls.dist
+                tmax = ls.dist * (1.0 - 1e-4) if ls.dist < 1e29 else ls.dist
                 if not occluded(g, x, ls.d, eps, tmax, tri, ls.tri):
                     w_light = 1.0
                     if not ls.delta:

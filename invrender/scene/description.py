@@ -39,6 +39,8 @@ class Texture:
     filter_type: str = "bilinear"  # "bilinear" | "nearest"
     wrap_mode: str = "repeat"  # "repeat" | "clamp" | "mirror"
     raw: bool = False
+    id: str | None = None  # a texture declared with an id is shared and named by it
+    settings: dict = field(default_factory=dict)  # a plugin's other settings (to_uv, ...)
 
 
 def constant(value) -> Texture:
@@ -59,13 +61,16 @@ class Bsdf:
 
 @dataclass
 class Emitter:
-    """An emitter instance: ``area`` (attached to the mesh that holds it) or an environment
-    (``constant``); ``radiance`` is a texture."""
+    """An emitter instance: ``area`` (attached to the mesh that holds it), an environment
+    (``constant``, ``envmap``) or a light of the scene (``point``, ``spot``,
+    ``directional``); its texture-valued parameters by name, its plugin's other settings."""
 
     id: str  # the prefix of its parameter names: "<shape>.emitter" or the emitter's id
     type: str
     textures: dict[str, Texture] = field(default_factory=dict)
     source: Source | None = None
+    sampling_weight: float = 1.0  # Mitsuba's: emitters are chosen in proportion to it
+    settings: dict = field(default_factory=dict)  # position, to_world, angles, scale, ...
 
 
 @dataclass
@@ -144,6 +149,9 @@ class Scene:
     bsdfs: dict[str, Bsdf] = field(default_factory=dict)
     meshes: list[Mesh] = field(default_factory=list)
     environment: Emitter | None = None
+    lights: list[Emitter] = field(default_factory=list)  # top-level emitters but the env.
+    hide_emitters: bool = False  # Mitsuba's: camera rays see through emitters
+    notes: list[str] = field(default_factory=list)  # where we read Mitsuba's XML our way
 
     def sensor(self, index: int = 0) -> Sensor:
         """The sensor ``index`` (0 is the first ``<sensor>`` of the file)."""
@@ -157,7 +165,7 @@ class Scene:
 
     @property
     def emitters(self) -> list[Emitter]:
-        """Every emitter in sampling order: area emitters in mesh order, then the
-        environment."""
-        out = [m.emitter for m in self.meshes if m.emitter is not None]
+        """Every emitter in table order: area emitters in mesh order, the scene's lights,
+        then the environment."""
+        out = [m.emitter for m in self.meshes if m.emitter is not None] + self.lights
         return out + ([self.environment] if self.environment is not None else [])

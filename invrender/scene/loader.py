@@ -38,12 +38,20 @@ from invrender.scene.description import (
     constant,
 )
 from invrender.scene.props import REQUIRED, Props
-from invrender.scene.xml import Element, check_attributes, parse_xml, required_attr, substitute
+from invrender.scene.xml import Element, SceneFile, check_attributes, read_scene, required_attr
 from invrender.sensors.registry import SENSORS
 from invrender.textures.registry import TEXTURES
 
-SCENE_CHILDREN = ("default", "integrator", "sensor", "bsdf", "shape", "emitter")
-INTEGRATOR_TYPES = ("path", "prb", "path_replay")  # our variants render like Mitsuba's path
+SCENE_CHILDREN = ("default", "path", "integrator", "sensor", "bsdf", "texture", "shape",
+                  "emitter")
+# Mitsuba integrators we render with ``path``: the differentiable variants (our boundary
+# terms stand for the projective ones' sampling) and ``direct`` (path with max_depth 2).
+PATH_INTEGRATORS = ("path", "prb", "prb_basic", "path_replay", "direct_projective",
+                    "prb_projective", "direct")
+# They estimate the same image as ``path`` in a scene without media.
+SAME_AS_PATH = ("volpath", "volpathmis", "ptracer")
+# Mitsuba's settings of the projective integrators that steer their boundary sampling.
+PROJECTIVE_SETTINGS = ("sppc", "sppp", "sppi", "guiding", "guiding_proj", "guiding_rounds")
 SHAPE_TYPES = ("obj", "ply", "rectangle", "cube", "sphere")
 MESH_FILE_TYPES = ("obj", "ply")
 SHAPE_PROPERTIES = {
@@ -66,10 +74,9 @@ def load_scene(path: str | Path, **overrides: object) -> Scene:
     that no ``$name`` uses is ignored, as in Mitsuba. Raises ``SceneError`` naming file and line.
     """
     path = Path(path)
-    root = parse_xml(path)
     params = {name: _override_text(value) for name, value in overrides.items()}
-    substitute(root, params, path)
-    return SceneBuilder(path).build(root)
+    scene_file = read_scene(path, params)
+    return SceneBuilder(path, scene_file).build(scene_file.root)
 
 
 def _override_text(value) -> str:
@@ -79,27 +86,36 @@ def _override_text(value) -> str:
 class SceneBuilder:
     """Builds a ``Scene`` from the substituted element tree; one builder per file."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, scene_file: SceneFile | None = None):
         self.path = path
         self.directory = path.parent
+        self.scene_file = scene_file or SceneFile(Element("scene", {}, 0), [path.parent])
         self.bsdfs: dict[str, Bsdf] = {}
+        self.textures: dict[str, Texture] = {}  # top-level textures, by id
         self.meshes: list[Mesh] = []
         self.ids: dict[str, Element] = {}  # every id in the file, for duplicates
+        self.pending: dict[str, Element] = {}  # top-level BSDFs and textures not built yet
+        self.built: set[int] = set()  # top-level elements built before their turn
+        self.notes: list[str] = []  # one line each: what was read differently from Mitsuba
         self.unnamed = 0
 
     # helpers
 
+    def file_of(self, element: Element) -> Path:
+        """The file an element was read from (an included file, perhaps)."""
+        return element.file or self.path
+
     def error(self, element: Element, message: str, hint: str | None = None) -> SceneError:
-        return SceneError(message, file=self.path, line=element.line, hint=hint)
+        return SceneError(message, file=self.file_of(element), line=element.line, hint=hint)
 
     def props(self, element: Element) -> Props:
-        return Props(element, self.path)
+        return Props(element, self.file_of(element))
 
     def source(self, element: Element) -> Source:
-        return Source(self.path, element.line)
+        return Source(self.file_of(element), element.line)
 
     def plugin_type(self, element: Element, supported) -> str:
-        kind = required_attr(element, "type", self.path)
+        kind = required_attr(element, "type", self.file_of(element))
         if kind not in supported:
             raise self.error(element, f"unsupported {element.tag} type '{kind}'",
                              hint="supported: " + ", ".join(supported))
@@ -119,7 +135,7 @@ class SceneBuilder:
 
     def register_id(self, element: Element) -> str | None:
         """Check an object's attributes and record its id, if it has one."""
-        check_attributes(element, ("type", "id", "name"), self.path)
+        check_attributes(element, ("type", "id", "name"), self.file_of(element))
         name = element.attrs.get("id")
         if name is not None:
             if name.startswith("_"):
@@ -129,19 +145,21 @@ class SceneBuilder:
         return name
 
     def record_id(self, name: str, element: Element) -> None:
-        if name in self.ids:
-            raise self.error(element, f"id '{name}' is already used at line "
-                             f"{self.ids[name].line}")
+        if name in self.ids and self.ids[name] is not element:
+            first = self.ids[name]
+            where = (f"line {first.line}" if self.file_of(first) == self.file_of(element)
+                     else f"{self.file_of(first)}:{first.line}")
+            raise self.error(element, f"id '{name}' is already used at {where}")
         self.ids[name] = element
 
     def loaded_by(self, element: Element, err: SceneError) -> SceneError:
         """``err`` (about a mesh or image file) with a hint naming the element that read it."""
         return SceneError(err.message, file=err.file, line=err.line,
-                          hint=f"loaded by {self.path}:{element.line}")
+                          hint=f"loaded by {self.file_of(element)}:{element.line}")
 
-    def resolve(self, filename: str) -> Path:
-        """Relative paths are relative to the XML file's directory."""
-        return self.directory / Path(filename)
+    def resolve(self, filename: str, element: Element | None = None) -> Path:
+        """A file name as Mitsuba finds it: in the ``<path>`` folders, then the scene's."""
+        return self.scene_file.resolve(filename, element or Element("", {}, 0))
 
     # scene
 
@@ -151,43 +169,93 @@ class SceneBuilder:
         check_attributes(root, ("version",), self.path)
         settings: dict = {}
         sensors: list[Sensor] = []
+        lights: list[Emitter] = []
         environment = None
-        seen: set[str] = set()
+        integrators = [c for c in root.children if c.tag == "integrator"]
+        if len(integrators) > 1:
+            raise self.error(integrators[1], "more than one <integrator>",
+                             hint="keep one <integrator>")
         for child in root.children:
             if child.tag not in SCENE_CHILDREN:
                 raise self.error(child, f"unsupported element <{child.tag}> in <scene>",
                                  hint="supported: " + ", ".join(SCENE_CHILDREN))
-            if child.tag == "integrator" and child.tag in seen:
-                raise self.error(child, "more than one <integrator>",
-                                 hint="keep one <integrator>")
-            seen.add(child.tag)
+            if child.tag in ("bsdf", "texture") and "id" in child.attrs:
+                self.pending.setdefault(child.attrs["id"], child)  # for later references
+        for child in root.children:
             if child.tag == "integrator":
                 settings.update(self.integrator(child))
             elif child.tag == "sensor":
                 sensors.append(self.sensor(child, len(sensors)))
-            elif child.tag == "bsdf":
-                self.add_bsdf(self.bsdf(child))
+            elif child.tag in ("bsdf", "texture"):
+                if id(child) not in self.built:  # not built already for a reference
+                    built = self.top_level(child)
+                    if child.tag == "bsdf":
+                        self.add_bsdf(built)
             elif child.tag == "shape":
                 self.meshes.append(self.shape(child))
             elif child.tag == "emitter":
-                if environment is not None:
-                    raise self.error(child, "more than one environment emitter",
-                                     hint="keep one environment emitter")
-                environment = self.environment(child)
+                emitter = self.environment(child)
+                if not EMITTERS[emitter.type].environment:
+                    lights.append(emitter)
+                elif environment is not None:
+                    raise self.error(child, "more than one environment emitter (Mitsuba "
+                                     "allows one per scene)",
+                                     hint="keep one envmap or constant emitter")
+                else:
+                    environment = emitter
         if not sensors:
             raise self.error(root, "the scene has no <sensor>",
                              hint='add <sensor type="perspective">')
         return Scene(path=self.path, sensors=sensors, bsdfs=self.bsdfs, meshes=self.meshes,
-                     environment=environment, **settings)
+                     environment=environment, lights=lights, notes=self.notes, **settings)
+
+    def top_level(self, element: Element):
+        """A top-level ``<bsdf>`` or ``<texture>``, built once even when a reference to it
+        comes first (Mitsuba resolves references after reading the whole file)."""
+        if self.pending.get(element.attrs.get("id")) is element:
+            del self.pending[element.attrs["id"]]
+        self.built.add(id(element))
+        if element.tag == "bsdf":
+            return self.bsdf(element)
+        texture = self.texture_element(element)
+        texture.id = self.object_id(element)
+        self.textures[texture.id] = texture
+        return texture
 
     def integrator(self, element: Element) -> dict:
-        """Settings of ``path`` (and our variant names for it): max_depth, rr_depth."""
-        self.plugin_type(element, INTEGRATOR_TYPES)
+        """Settings of the integrators we render with our path tracer: max_depth, rr_depth,
+        hide_emitters (``direct``: max_depth 2)."""
+        kind = required_attr(element, "type", self.file_of(element))
+        if kind in SAME_AS_PATH:
+            self.notes.append(f"{self.file_of(element)}:{element.line}: integrator '{kind}' "
+                              "renders with invrender's path tracer (the same image in a "
+                              "scene without media)")
+        else:
+            self.plugin_type(element, PATH_INTEGRATORS + SAME_AS_PATH)
         self.register_id(element)
         props = self.props(element)
+        hide = props.boolean("hide_emitters", False)
+        if kind == "direct":
+            samples = {n: props.integer(n, 1, 1) for n in ("emitter_samples", "bsdf_samples")}
+            if samples != {"emitter_samples": 1, "bsdf_samples": 1}:
+                self.notes.append(
+                    f"{self.file_of(element)}:{element.line}: direct's emitter_samples and "
+                    "bsdf_samples change only the noise; invrender takes one of each per "
+                    "sample (raise spp instead)")
+            props.finish(("emitter_samples", "bsdf_samples", "hide_emitters"))
+            return {"integrator": "direct", "max_depth": 2, "rr_depth": 1 << 30,
+                    "hide_emitters": hide}
         settings = {"integrator": "path", "max_depth": props.integer("max_depth", -1, -1),
-                    "rr_depth": props.integer("rr_depth", 5, 1)}
-        props.finish(("max_depth", "rr_depth"))
+                    "rr_depth": props.integer("rr_depth", 5, 1), "hide_emitters": hide}
+        ignored = [n for n in PROJECTIVE_SETTINGS if n in props.named]
+        if ignored:
+            self.notes.append(f"{self.file_of(element)}:{element.line}: {kind}'s "
+                              f"{', '.join(ignored)} are ignored: invrender's boundary terms "
+                              "sample silhouettes their own way")
+        if kind in SAME_AS_PATH:
+            ignored += [n for n in props.named if n not in ("max_depth", "rr_depth",
+                                                             "hide_emitters")]
+        props.finish(("max_depth", "rr_depth", "hide_emitters"), ignored=tuple(ignored))
         return settings
 
     # sensor
@@ -250,16 +318,38 @@ class SceneBuilder:
     # textures
 
     def texture(self, props: Props, name: str, default) -> Texture:
-        """A texture-valued property: ``<rgb>``/``<float>`` (a constant) or a nested
-        ``<texture type=...>`` of a registered texture plugin."""
+        """A texture-valued property: ``<rgb>``/``<float>`` (a constant), a nested
+        ``<texture type=...>`` of a registered texture plugin, or a ``<ref>`` to one."""
         given = props.named.get(name)
+        if given is not None and given.tag == "ref":
+            return self.texture_reference(props.take(name, ("ref",)))
         if given is not None and given.tag == "texture":
             element = props.take(name, ("texture",))
-            kind = self.plugin_type(element, tuple(n for n in TEXTURES.names()
-                                                   if TEXTURES[n].parse is not None))
-            check_attributes(element, ("type", "name", "id"), self.path)
-            return TEXTURES[kind].parse(self, element)
+            texture = self.texture_element(element)
+            if "id" in element.attrs:
+                texture.id = self.object_id(element)
+                self.textures[texture.id] = texture
+            return texture
         return constant(props.color(name, default))
+
+    def texture_element(self, element: Element) -> Texture:
+        kind = self.plugin_type(element, tuple(n for n in TEXTURES.names()
+                                               if TEXTURES[n].parse is not None))
+        check_attributes(element, ("type", "name", "id"), self.file_of(element))
+        return TEXTURES[kind].parse(self, element)
+
+    def texture_reference(self, element: Element) -> Texture:
+        """``<ref name=.. id=..>`` to a texture declared anywhere in the file."""
+        check_attributes(element, ("id", "name"), self.file_of(element))
+        target = required_attr(element, "id", self.file_of(element))
+        if target not in self.textures and self.pending.get(target) is not None \
+                and self.pending[target].tag == "texture":
+            self.top_level(self.pending[target])
+        if target not in self.textures:
+            known = ", ".join(self.textures) or "none"
+            raise self.error(element, f"reference to unknown texture '{target}'",
+                             hint=f"textures with an id: {known}")
+        return self.textures[target]
 
     def plugin_textures(self, element: Element, plugin) -> dict[str, Texture]:
         """A BSDF's or emitter's texture-valued properties (its plugin's ``textures``), each
@@ -288,7 +378,7 @@ class SceneBuilder:
                              f"{len(inner)}")
         props.finish(())
         inner_kind = self.plugin_type(inner[0], BSDFS.names())
-        check_attributes(inner[0], ("type", "id", "name"), self.path)
+        check_attributes(inner[0], ("type", "id", "name"), self.file_of(inner[0]))
         bsdf = self.plain_bsdf(inner[0], inner_kind, bsdf_id)
         bsdf.twosided, bsdf.source = True, self.source(element)
         return bsdf
@@ -365,29 +455,59 @@ class SceneBuilder:
         return bsdf.id
 
     def reference(self, element: Element) -> str:
-        """A ``<ref id=...>`` to a BSDF declared earlier in the file."""
-        check_attributes(element, ("id", "name"), self.path)
-        target = required_attr(element, "id", self.path)
+        """A ``<ref id=...>`` (``name`` optional, as Mitsuba) to a BSDF declared anywhere
+        in the file at the top level, or earlier inside another shape."""
+        check_attributes(element, ("id", "name"), self.file_of(element))
+        target = required_attr(element, "id", self.file_of(element))
+        pending = self.pending.get(target)
+        if target not in self.bsdfs and pending is not None and pending.tag == "bsdf":
+            self.add_bsdf(self.top_level(pending))
         if target not in self.bsdfs:
             known = ", ".join(self.bsdfs) or "none"
             raise self.error(element, f"reference to unknown BSDF '{target}'",
-                             hint=f"BSDFs declared before this line: {known}")
+                             hint=f"BSDFs with an id: {known}")
         return target
 
     def emitter(self, element: Element, emitter_id: str, attached: bool) -> Emitter:
-        """A registered emitter: attached to a shape (``area``) or an environment."""
-        kind = required_attr(element, "type", self.path)
-        if kind in EMITTERS and EMITTERS[kind].environment == attached:
+        """A registered emitter: attached to a shape (``area``), or at the top level (an
+        environment or a light such as ``point``)."""
+        kind = required_attr(element, "type", self.file_of(element))
+        if kind in EMITTERS and EMITTERS[kind].attached != attached:
             where = "inside a <shape>" if not attached else "at the top level of <scene>"
             raise self.error(element, f"a {kind} emitter must be {where}")
-        fitting = tuple(n for n in EMITTERS.names() if EMITTERS[n].environment != attached)
+        fitting = tuple(n for n in EMITTERS.names() if EMITTERS[n].attached == attached)
         self.plugin_type(element, fitting)
         self.register_id(element)
-        textures = self.plugin_textures(element, EMITTERS[kind])
-        return Emitter(id=emitter_id, type=kind, textures=textures, source=self.source(element))
+        plugin = EMITTERS[kind]
+        props = self.props(element)
+        props.emitter = True  # spectra of emitters are read as illuminants
+        textures = {name: self.texture(props, name, plugin.defaults.get(name, REQUIRED))
+                    for name in plugin.textures if name not in plugin.own_textures}
+        emitter = Emitter(id=emitter_id, type=kind, textures=textures,
+                          source=self.source(element))
+        emitter.sampling_weight = props.float("sampling_weight", 1.0)
+        if not (emitter.sampling_weight >= 0.0 and math.isfinite(emitter.sampling_weight)):
+            raise self.error(props.named.get("sampling_weight", element),
+                             f"sampling_weight must be >= 0, got {emitter.sampling_weight}")
+        read = plugin.parse(self, props, emitter)
+        props.finish((*plugin.textures, "sampling_weight", *read))
+        return emitter
 
     def environment(self, element: Element) -> Emitter:
-        return self.emitter(element, element.attrs.get("id") or "environment", attached=False)
+        """A top-level emitter; without an id Mitsuba names it by its position."""
+        return self.emitter(element, self.object_id(element, fallback=None)
+                            if "id" in element.attrs else self.unnamed_emitter(element),
+                            attached=False)
+
+    def unnamed_emitter(self, element: Element) -> str:
+        """``environment`` for the first environment without an id (our older name, kept
+        for recipes), else ``_unnamed_N``."""
+        kind = element.attrs.get("type", "")
+        if kind in EMITTERS and EMITTERS[kind].environment and "environment" not in self.ids:
+            self.register_id(element)
+            self.record_id("environment", element)
+            return "environment"
+        return self.object_id(element)
 
 
 def _translation(offset: np.ndarray) -> np.ndarray:

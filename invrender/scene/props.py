@@ -112,11 +112,19 @@ def _matrix(element: Element, path: Path) -> np.ndarray:
 
 
 def _lookat(element: Element, path: Path) -> np.ndarray:
-    """Mitsuba's look-at: columns (left, up, dir, origin), left = up x dir."""
+    """Mitsuba's look-at: columns (left, up, dir, origin), left = up x dir. Without ``up``
+    (or with a zero one) Mitsuba takes the first vector of its ``coordinate_system``."""
     check_attributes(element, ("origin", "target", "up"), path)
-    origin, target, up = (numbers(required_attr(element, key, path), (3,), element, path)
-                          for key in ("origin", "target", "up"))
+    origin, target = (numbers(required_attr(element, key, path), (3,), element, path)
+                      for key in ("origin", "target"))
     direction = _unit(target - origin, "target - origin", element, path)
+    up = (numbers(element.attrs["up"], (3,), element, path) if "up" in element.attrs
+          else np.zeros(3))
+    if not up.any():
+        x, y, z = direction
+        sign = 1.0 if z >= 0.0 else -1.0
+        a = -1.0 / (sign + z)
+        up = np.array([sign * x * x * a + 1.0, sign * x * y * a, -sign * x])
     left = _unit(np.cross(_unit(up, "up", element, path), direction),
                  "up x (target - origin)", element, path)
     matrix = np.eye(4)
