@@ -23,6 +23,7 @@ from invrender.emitters.registry import EMITTERS
 from invrender.errors import InvrenderError
 from invrender.filters.registry import FILTERS
 from invrender.geometry.bvh import Bvh, build_bvh
+from invrender.geometry.mesh import vertex_normals
 from invrender.program import Config, Program, program
 from invrender.scene.description import Source
 from invrender.sensors.registry import SENSORS
@@ -228,6 +229,7 @@ class Engine:
         tri_bsdf = np.zeros(nt, np.int32)
         tri_emitter = np.full(nt, -1, np.int32)
         tri_has_uv = np.zeros(nt, np.int32)
+        tri_has_normal = np.zeros(nt, np.int32)
         uvs = np.zeros((lay.n_vertices, 2))
         emitter_of_mesh = {m: k for k, m in enumerate(lay.emitter_meshes)}
         for i, m in enumerate(scene.meshes):
@@ -235,6 +237,7 @@ class Engine:
             tri_bsdf[lo:hi] = lay.bsdf_index[m.bsdf]
             tri_emitter[lo:hi] = emitter_of_mesh.get(i, -1)
             tri_has_uv[lo:hi] = m.uvs is not None
+            tri_has_normal[lo:hi] = m.normals is not None
             if m.uvs is not None:
                 uvs[lay.vertex_offsets[i]:lay.vertex_offsets[i + 1]] = m.uvs
 
@@ -300,6 +303,7 @@ class Engine:
 
         state.load_tables(
             _flat(lay.faces, np.int32), _flat(uvs, real), tri_bsdf, tri_emitter, tri_has_uv,
+            tri_has_normal,
             bsdf_type, _flat(bsdf_ints, np.int32), tex_type, _flat(tex_ints, np.int32), em_type,
             _flat(em_ints, np.int32), _flat(np.concatenate(em_tris) if em_tris else [], np.int32),
             sensor_type, _flat(sensor_floats, real), _flat(sensor_ints, np.int32))
@@ -356,11 +360,26 @@ class Engine:
         self._counts[0] = len(bvh.skip)
 
         state.load_geometry(
-            _flat(self.vertices, np.float64), _flat(np.concatenate([bvh.lo, bvh.hi], 1), real),
+            _flat(self.vertices, np.float64), _flat(self._shading_normals(), real),
+            _flat(np.concatenate([bvh.lo, bvh.hi], 1), real),
             _flat(np.stack([bvh.skip, bvh.prim_start, bvh.prim_count], 1), np.int32),
             _flat(bvh.prim_index, np.int32),
             _flat(np.concatenate(cdf_all) if cdf_all else [], real), _flat(em_floats, real),
             np.array(self._counts, np.int32))
+
+    def _shading_normals(self) -> np.ndarray:
+        """Every mesh's vertex normals (zeros for meshes without); recomputed from the
+        current positions, as Mitsuba's ``parameters_changed``, once the vertices moved
+        away from those the normals were given for."""
+        out = np.zeros((self.layout.n_vertices, 3))
+        for m, lo in zip(self.scene.meshes, self.layout.vertex_offsets, strict=False):
+            if m.normals is None:
+                continue
+            normals = m.normals
+            if m.normals_for is not None and not np.array_equal(m.normals_for, m.vertices):
+                normals = vertex_normals(m.vertices, m.faces)
+            out[lo:lo + len(m.vertices)] = normals
+        return out
 
     # ---- for derivative passes ----
     def slot(self, owner) -> Slot:

@@ -33,14 +33,35 @@ def surface_uv(g: ti.template(), tri: ti.i32, b1, b2) -> vec2:
 
 
 @ti.func
+def shading_normal(g: ti.template(), tri: ti.i32, b1, b2, ng: vec3) -> vec3:
+    """The interpolated vertex normal at barycentrics (b1, b2), as Mitsuba's meshes with
+    normals shade; ng (the unit geometric normal) for meshes without."""
+    n = ng
+    if g.tri_has_normal[tri]:
+        i0 = g.tri[3 * tri]
+        i1 = g.tri[3 * tri + 1]
+        i2 = g.tri[3 * tri + 2]
+        b0 = 1.0 - b1 - b2
+        interpolated = vec3(0.0)
+        for c in ti.static(range(3)):
+            interpolated[c] = (b0 * g.vnormal[3 * i0 + c] + b1 * g.vnormal[3 * i1 + c]
+                               + b2 * g.vnormal[3 * i2 + c])
+        length = interpolated.norm()
+        if length > 0.0:
+            n = interpolated / length
+    return n
+
+
+@ti.func
 def shading_point(g: ti.template(), tri: ti.i32, b1, b2, x: vec3, ng: vec3,
                   wi: vec3):
     """The shading point at x on triangle ``tri`` (unit geometric normal ng), lit towards
-    the world direction wi (unit, pointing away from the surface for a front hit)."""
+    the world direction wi (unit, pointing away from the surface for a front hit). BSDFs
+    see the shading frame only, as in Mitsuba."""
     bsdf = g.tri_bsdf[tri]
-    n = ng
-    if g.bsdf_ints[BSDF_INTS * bsdf] and ng.dot(wi) < 0.0:  # twosided
-        n = -ng
+    n = shading_normal(g, tri, b1, b2, ng)
+    if g.bsdf_ints[BSDF_INTS * bsdf] and n.dot(wi) < 0.0:  # twosided
+        n = -n
     s, t = coordinate_system(n)
     return structs.ShadingPoint(p=x, n=n, s=s, t=t, wi=vec3(s.dot(wi), t.dot(wi), n.dot(wi)),
                         uv=surface_uv(g, tri, b1, b2), tri=tri, bsdf=bsdf)

@@ -60,8 +60,8 @@ class Capacity:
     def nbytes(self, real_bytes: int) -> int:
         """Memory of a ``RenderState`` of this capacity (its fields; r: the render float)."""
         r = real_bytes
-        per = {"vertices": 72 + 2 * r,  # vtx with grad and dual, uv
-               "triangles": 52 + 13 * r,  # indices and tables, BVH (< 2 nodes), emitter CDF
+        per = {"vertices": 72 + 5 * r,  # vtx with grad and dual, uv, shading normal
+               "triangles": 56 + 13 * r,  # indices and tables, BVH (< 2 nodes), emitter CDF
                "params": 24 + r,  # values with grad and dual, an envmap's CDF
                "bsdfs": 36, "textures": 36, "emitters": 36 + 24 * r,
                "sensors": 20 + 32 * r,
@@ -109,10 +109,12 @@ class RenderState:
         # threads differ only in bits that ``autodiff.reproducible`` rounds away
         self.vtx = flat(ti.f64, 3 * c.vertices, True)
         self.uv = flat(real, 2 * c.vertices)
+        self.vnormal = flat(real, 3 * c.vertices)  # shading normals of meshes with them
         self.tri = flat(ti.i32, 3 * c.triangles)
         self.tri_bsdf = flat(ti.i32, c.triangles)
         self.tri_emitter = flat(ti.i32, c.triangles)  # -1: not an emitter
         self.tri_has_uv = flat(ti.i32, c.triangles)
+        self.tri_has_normal = flat(ti.i32, c.triangles)
         self.bvh_box = flat(real, 6 * nodes)
         self.bvh_node = flat(ti.i32, 3 * nodes)  # skip, prim_start, prim_count
         self.bvh_prims = flat(ti.i32, c.triangles)
@@ -166,7 +168,8 @@ class RenderState:
     @ti.kernel
     def load_tables(self, tri: ti.types.ndarray(), uv: ti.types.ndarray(),
                     tri_bsdf: ti.types.ndarray(), tri_emitter: ti.types.ndarray(),
-                    tri_has_uv: ti.types.ndarray(), bsdf_type: ti.types.ndarray(),
+                    tri_has_uv: ti.types.ndarray(), tri_has_normal: ti.types.ndarray(),
+                    bsdf_type: ti.types.ndarray(),
                     bsdf_ints: ti.types.ndarray(), tex_type: ti.types.ndarray(),
                     tex_ints: ti.types.ndarray(), em_type: ti.types.ndarray(),
                     em_ints: ti.types.ndarray(), em_tris: ti.types.ndarray(),
@@ -181,6 +184,7 @@ class RenderState:
             self.tri_bsdf[i] = tri_bsdf[i]
             self.tri_emitter[i] = tri_emitter[i]
             self.tri_has_uv[i] = tri_has_uv[i]
+            self.tri_has_normal[i] = tri_has_normal[i]
         for i in range(bsdf_type.shape[0]):
             self.bsdf_type[i] = bsdf_type[i]
         for i in range(bsdf_ints.shape[0]):
@@ -203,13 +207,16 @@ class RenderState:
             self.sensor_ints[i] = sensor_ints[i]
 
     @ti.kernel
-    def load_geometry(self, vtx: ti.types.ndarray(), bvh_box: ti.types.ndarray(),
+    def load_geometry(self, vtx: ti.types.ndarray(), vnormal: ti.types.ndarray(),
+                      bvh_box: ti.types.ndarray(),
                       bvh_node: ti.types.ndarray(), bvh_prims: ti.types.ndarray(),
                       em_cdf: ti.types.ndarray(), em_floats: ti.types.ndarray(),
                       counts: ti.types.ndarray()):
         """Vertex positions and what they imply: the BVH, the emitter CDFs and areas."""
         for i in range(vtx.shape[0]):
             self.vtx[i] = vtx[i]
+        for i in range(vnormal.shape[0]):
+            self.vnormal[i] = vnormal[i]
         for i in range(bvh_box.shape[0]):
             self.bvh_box[i] = bvh_box[i]
         for i in range(bvh_node.shape[0]):

@@ -95,10 +95,13 @@ class Mesh:
     source: Source | None = None
     pose: dict[str, np.ndarray] = field(default_factory=latent.identity)
     base: np.ndarray | None = None  # the latent transform's input; None: ``vertices``
+    normals_for: np.ndarray | None = None  # the positions ``normals`` were given for
 
     def __post_init__(self):
         if self.base is None:
             self.base = self.vertices
+        if self.normals_for is None and self.normals is not None:
+            self.normals_for = self.vertices.copy()
 
     def set_vertices(self, vertices: np.ndarray) -> None:
         self.base = self.vertices = np.asarray(vertices, np.float64)
