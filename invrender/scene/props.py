@@ -272,8 +272,13 @@ class Props:
         return transform(element, self.path)
 
     def take_objects(self, tag: str) -> list[Element]:
-        """The unnamed nested objects with this tag."""
-        found = [o for o in self.objects if o.tag == tag]
+        """The nested objects with this tag, in document order: unnamed ones, and named
+        ones not taken as a property (Mitsuba finds a shape's BSDF, a sensor's film, by
+        type whatever its name: ``<ref name="bsdf" id=..>``, ``<rfilter name="filter">``)."""
+        named = [o for o in self.named.values()
+                 if o.tag == tag and o.tag in OBJECT_TAGS and id(o) not in self.used]
+        found = sorted([o for o in self.objects if o.tag == tag] + named,
+                       key=lambda o: o.line)
         self.used.update(id(o) for o in found)
         return found
 

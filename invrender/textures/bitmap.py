@@ -102,7 +102,7 @@ def _parse(builder, element):
     from invrender.scene.description import Texture
 
     props = builder.props(element)
-    filename = builder.resolve(props.string("filename"))
+    filename = builder.resolve(props.string("filename"), props.named.get("filename"))
     raw = props.boolean("raw", False)
     filter_type = props.string("filter_type", "bilinear", tuple(FILTERS))
     wrap_mode = props.string("wrap_mode", "repeat", tuple(WRAP_MODES))
