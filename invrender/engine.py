@@ -36,9 +36,11 @@ from invrender.state import (
     FILTER_FLOATS,
     SENSOR_FLOATS,
     SENSOR_INTS,
+    TEXTURE_FLOATS,
     TEXTURE_INTS,
     Capacity,
 )
+from invrender.textures import uv_map
 from invrender.textures.registry import TEXTURES
 
 
@@ -252,10 +254,13 @@ class Engine:
 
         tex_type = np.zeros(len(lay.textures), np.int32)
         tex_ints = np.zeros((len(lay.textures), TEXTURE_INTS), np.int32)
+        tex_floats = np.zeros((len(lay.textures), TEXTURE_FLOATS))
         for k, t in enumerate(lay.textures):
             tex_type[k] = cfg.code("textures", t.type)
             ints = [lay.texture_slots[id(t)].start, *TEXTURES[t.type].ints(t)]
             tex_ints[k, :len(ints)] = ints
+            floats = uv_map.pack(t)
+            tex_floats[k, :len(floats)] = floats
 
         em_type = np.zeros(len(lay.emitters), np.int32)
         em_ints = np.zeros((len(lay.emitters), EMITTER_INTS), np.int32)
@@ -304,7 +309,8 @@ class Engine:
         state.load_tables(
             _flat(lay.faces, np.int32), _flat(uvs, real), tri_bsdf, tri_emitter, tri_has_uv,
             tri_has_normal,
-            bsdf_type, _flat(bsdf_ints, np.int32), tex_type, _flat(tex_ints, np.int32), em_type,
+            bsdf_type, _flat(bsdf_ints, np.int32), tex_type, _flat(tex_ints, np.int32),
+            _flat(tex_floats, real), em_type,
             _flat(em_ints, np.int32), _flat(np.concatenate(em_tris) if em_tris else [], np.int32),
             sensor_type, _flat(sensor_floats, real), _flat(sensor_ints, np.int32))
 

@@ -32,6 +32,8 @@ GEOMETRY_KINDS = ("vertices", *latent.KINDS)
 GEOMETRY_NOTE = ("includes silhouette terms and shadow-edge terms at every path vertex; "
                  "the term for indirect segments (surface to surface) is approximate, a "
                  "residual bias at max_depth >= 3")
+DELTA_LIGHT_NOTE = ("; the hard shadows of {lights} lights are interior-only (their shadow "
+                    "edges move without a boundary term)")
 
 
 @dataclass
@@ -42,10 +44,12 @@ class Parameter:
     kind: str  # rgb | texture | vertices | translate | rotate | scale | faces | normals | ...
     owner: object
     differentiable: bool = True
+    geometry_note: str = GEOMETRY_NOTE  # what the geometry derivative of its scene leaves out
+    part: tuple[int, int] | None = None  # (first, count) of a texture's values it names
 
     @property
     def note(self) -> str:
-        return GEOMETRY_NOTE if self.kind in GEOMETRY_KINDS else ""
+        return self.geometry_note if self.kind in GEOMETRY_KINDS else ""
 
     @property
     def storage(self):
@@ -60,7 +64,11 @@ class Parameter:
             attr = {"vertices": "vertices", "faces": "faces", "normals": "normals",
                     "texcoords": "uvs"}[self.kind]
             return np.array(getattr(o, attr))
-        return np.asarray(TEXTURES[o.type].get(o), np.float64).copy()
+        values = np.asarray(TEXTURES[o.type].get(o), np.float64).copy()
+        if self.part is not None:
+            first, count = self.part
+            return values.reshape(-1)[first:first + count].copy()
+        return values
 
     def set(self, value: np.ndarray) -> None:
         o = self.owner
@@ -68,6 +76,11 @@ class Parameter:
             o.set_vertices(value)
         elif self.kind in latent.KINDS:
             o.set_pose(self.kind, value)
+        elif self.part is not None:
+            first, count = self.part
+            values = np.asarray(TEXTURES[o.type].get(o), np.float64).copy()
+            values.reshape(-1)[first:first + count] = np.asarray(value).reshape(-1)
+            TEXTURES[o.type].set(o, values)
         else:
             TEXTURES[o.type].set(o, value)
 
@@ -76,12 +89,20 @@ class Parameter:
         if self.kind in latent.KINDS:
             return latent.jvp(self.owner.base, self.owner.pose, self.kind,
                               direction).reshape(-1)
+        if self.part is not None:  # the tangent of the whole texture
+            first, count = self.part
+            tangent = np.zeros(np.asarray(TEXTURES[self.owner.type].get(self.owner)).size)
+            tangent[first:first + count] = np.asarray(direction, np.float64).reshape(-1)
+            return tangent
         return np.asarray(direction, np.float64).reshape(-1)
 
     def vjp(self, grad: np.ndarray) -> np.ndarray:
         """This parameter's gradient from the storage's (flat)."""
         if self.kind in latent.KINDS:
             return latent.vjp(self.owner.base, self.owner.pose, self.kind, grad)
+        if self.part is not None:
+            first, count = self.part
+            grad = grad.reshape(-1)[first:first + count]
         return grad.reshape(self.get().shape)
 
     @property
@@ -100,13 +121,16 @@ def _texture_parameters(prefix: str, textures: dict, names, seen: set,
             continue
         seen.add(id(tex))
         plugin = TEXTURES[tex.type]
-        if tex.id is not None:
-            full = f"{tex.id}.{plugin.parameter}"
-        elif renamed and name in renamed:
-            full = f"{prefix}.{renamed[name]}"
+        stem = (tex.id if tex.id is not None
+                else f"{prefix}.{renamed[name]}" if renamed and name in renamed
+                else f"{prefix}.{name}")
+        if plugin.parts:
+            for part, first, count in plugin.parts:
+                yield Parameter(f"{stem}.{part}", plugin.kind, tex, part=(first, count))
+        elif renamed and name in renamed and tex.id is None:
+            yield Parameter(stem, plugin.kind, tex)
         else:
-            full = f"{prefix}.{name}.{plugin.parameter}"
-        yield Parameter(full, plugin.kind, tex)
+            yield Parameter(f"{stem}.{plugin.parameter}", plugin.kind, tex)
 
 
 def traverse(scene: Scene) -> Iterator[Parameter]:
@@ -119,10 +143,14 @@ def traverse(scene: Scene) -> Iterator[Parameter]:
         plugin = EMITTERS[emitter.type]
         yield from _texture_parameters(emitter.id, emitter.textures, plugin.textures, seen,
                                        plugin.names)
+    note = GEOMETRY_NOTE
+    delta = sorted({e.type for e in scene.emitters if EMITTERS[e.type].delta})
+    if delta:
+        note += DELTA_LIGHT_NOTE.format(lights=", ".join(delta))
     for mesh in scene.meshes:
-        yield Parameter(f"{mesh.id}.vertex_positions", "vertices", mesh)
+        yield Parameter(f"{mesh.id}.vertex_positions", "vertices", mesh, geometry_note=note)
         for kind in latent.KINDS:
-            yield Parameter(f"{mesh.id}.{kind}", kind, mesh)
+            yield Parameter(f"{mesh.id}.{kind}", kind, mesh, geometry_note=note)
         yield Parameter(f"{mesh.id}.faces", "faces", mesh, differentiable=False)
         if mesh.normals is not None:
             yield Parameter(f"{mesh.id}.vertex_normals", "normals", mesh, differentiable=False)

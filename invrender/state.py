@@ -24,6 +24,7 @@ from invrender.integrators.records import Records
 
 BSDF_INTS = 8  # [0] twosided, [1 + j] texture of the plugin's j-th texture parameter
 TEXTURE_INTS = 8  # [0] first value in params, [1] width, [2] height, [3] wrap, [4] filter
+TEXTURE_FLOATS = 8  # [0:6] the to_uv affine map (rows), then the plugin's
 EMITTER_INTS = 8  # [0] first texture; attached: [1] first triangle, [2] count; with a
 # sampling distribution: [1] its start in env_cdf
 EMITTER_FLOATS = 24  # [0] total area, [1] selection pmf, [2] its CDF, [4:24] the plugin's
@@ -63,7 +64,7 @@ class Capacity:
         per = {"vertices": 72 + 5 * r,  # vtx with grad and dual, uv, shading normal
                "triangles": 56 + 13 * r,  # indices and tables, BVH (< 2 nodes), emitter CDF
                "params": 24 + r,  # values with grad and dual, an envmap's CDF
-               "bsdfs": 36, "textures": 36, "emitters": 36 + 24 * r,
+               "bsdfs": 36, "textures": 36 + 8 * r, "emitters": 36 + 24 * r,
                "sensors": 20 + 32 * r,
                "pixels": 14 * r,  # running sums, the replay image with grad and dual
                "samples": 3 * r,  # a pass's sample radiance
@@ -124,6 +125,7 @@ class RenderState:
         self.bsdf_ints = flat(ti.i32, BSDF_INTS * c.bsdfs)
         self.tex_type = flat(ti.i32, c.textures)
         self.tex_ints = flat(ti.i32, TEXTURE_INTS * c.textures)
+        self.tex_floats = flat(real, TEXTURE_FLOATS * c.textures)
         self.em_type = flat(ti.i32, c.emitters)
         self.em_ints = flat(ti.i32, EMITTER_INTS * c.emitters)
         self.em_floats = flat(real, EMITTER_FLOATS * c.emitters)
@@ -171,7 +173,8 @@ class RenderState:
                     tri_has_uv: ti.types.ndarray(), tri_has_normal: ti.types.ndarray(),
                     bsdf_type: ti.types.ndarray(),
                     bsdf_ints: ti.types.ndarray(), tex_type: ti.types.ndarray(),
-                    tex_ints: ti.types.ndarray(), em_type: ti.types.ndarray(),
+                    tex_ints: ti.types.ndarray(), tex_floats: ti.types.ndarray(),
+                    em_type: ti.types.ndarray(),
                     em_ints: ti.types.ndarray(), em_tris: ti.types.ndarray(),
                     sensor_type: ti.types.ndarray(), sensor_floats: ti.types.ndarray(),
                     sensor_ints: ti.types.ndarray()):
@@ -193,6 +196,8 @@ class RenderState:
             self.tex_type[i] = tex_type[i]
         for i in range(tex_ints.shape[0]):
             self.tex_ints[i] = tex_ints[i]
+        for i in range(tex_floats.shape[0]):
+            self.tex_floats[i] = tex_floats[i]
         for i in range(em_type.shape[0]):
             self.em_type[i] = em_type[i]
         for i in range(em_ints.shape[0]):

@@ -18,3 +18,6 @@ class TexturePlugin:
     write_xml: Callable  # (Texture, name, directory, stem) -> list[str]: Mitsuba XML lines
     parse: Callable | None = None  # (SceneBuilder, <texture> element) -> Texture; None for
     # values given as <rgb>/<float> properties
+    # several parameters in one texture's values: (name, first, count) each, e.g. a
+    # checkerboard's colours; empty: one parameter named ``parameter``
+    parts: tuple[tuple[str, int, int], ...] = ()

@@ -6,6 +6,7 @@ import numpy as np
 import taichi as ti
 
 from invrender.state import TEXTURE_INTS
+from invrender.textures import uv_map
 from invrender.textures.base import TexturePlugin
 
 vec3 = ti.math.vec3
@@ -45,8 +46,10 @@ def texel(g: ti.template(), base: ti.i32, w: ti.i32, x: ti.i32, y: ti.i32) -> ve
 
 
 @ti.func
-def lookup(g: ti.template(), t: ti.i32, uv):
-    """The value at uv (v = 0 is the top row of the file), as Mitsuba's ``bitmap``."""
+def lookup(g: ti.template(), t: ti.i32, uv0):
+    """The value at uv (v = 0 is the top row of the file, after ``to_uv``), as Mitsuba's
+    ``bitmap``."""
+    uv = uv_map.apply(g, t, uv0)
     base = g.tex_ints[TEXTURE_INTS * t]
     w = g.tex_ints[TEXTURE_INTS * t + 1]
     h = g.tex_ints[TEXTURE_INTS * t + 2]
@@ -92,7 +95,7 @@ def _write_xml(texture, name, directory, stem):
             f'    <string name="filename" value="{rel.as_posix()}"/>',
             f'    <string name="filter_type" value="{texture.filter_type}"/>',
             f'    <string name="wrap_mode" value="{texture.wrap_mode}"/>',
-            "</texture>"]
+            *uv_map.write_xml(texture), "</texture>"]
 
 
 def _parse(builder, element):
@@ -106,7 +109,8 @@ def _parse(builder, element):
     raw = props.boolean("raw", False)
     filter_type = props.string("filter_type", "bilinear", tuple(FILTERS))
     wrap_mode = props.string("wrap_mode", "repeat", tuple(WRAP_MODES))
-    props.finish(("filename", "filter_type", "wrap_mode", "raw"))
+    to_uv = props.transform("to_uv") if "to_uv" in props.named else None
+    props.finish(("filename", "filter_type", "wrap_mode", "raw", "to_uv"))
     if not filename.is_file():
         raise builder.error(element, f"texture file not found: {filename}",
                             hint="relative paths start at the XML file's folder")
@@ -114,8 +118,11 @@ def _parse(builder, element):
         data = read_bitmap(filename, raw)
     except SceneError as err:
         raise builder.loaded_by(element, err) from None
-    return Texture("bitmap", data=data, filename=filename, filter_type=filter_type,
-                   wrap_mode=wrap_mode, raw=raw)
+    texture = Texture("bitmap", data=data, filename=filename, filter_type=filter_type,
+                      wrap_mode=wrap_mode, raw=raw)
+    if to_uv is not None:
+        texture.settings["to_uv"] = to_uv
+    return texture
 
 
 PLUGIN = TexturePlugin(name="bitmap", parameter="data", kind="texture", lookup=lookup,

@@ -3,12 +3,13 @@
 import taichi as ti
 
 from invrender.registry import Registry
-from invrender.textures import bitmap, constant
+from invrender.textures import bitmap, checkerboard, constant
 from invrender.textures.base import TexturePlugin
 
 TEXTURES: Registry[TexturePlugin] = Registry("texture")
 TEXTURES.register(constant.PLUGIN)
 TEXTURES.register(bitmap.PLUGIN)
+TEXTURES.register(checkerboard.PLUGIN)
 
 
 @ti.func
