@@ -23,6 +23,7 @@ from invrender.engine import Engine
 from invrender.errors import InvrenderError
 from invrender.film import Film
 from invrender.filters.registry import FILTERS
+from invrender.geometry.normals import VertexNormals
 from invrender.integrators import records as R
 from invrender.integrators.boundary import BoundarySamples, PrimaryBoundary, Splat
 from invrender.integrators.path import Tracer, depth_argument
@@ -270,6 +271,13 @@ class DiffRenderer:
             if b is not None:
                 self.boundary_grad += b.reverse(d_image, self.engine.layout.n_vertices,
                                                 self.splat(b.film, inv_weight, spp))
+        if geometry or moving:  # through the shading normals of smooth meshes
+            normals, lay = self.g.kernels(VertexNormals), self.engine.layout
+            with runtime.fast_compile():
+                normals.clear(lay.n_vertices)
+            normals.accumulate(lay.n_triangles)  # the sums normalize.grad reads
+            normals.normalize.grad(lay.n_vertices)
+            normals.accumulate.grad(lay.n_triangles)
 
     def gradient(self, pmap: ParameterMap, name: str) -> np.ndarray:
         """The accumulated gradient of one parameter, in its own shape."""
@@ -321,8 +329,16 @@ class DiffRenderer:
         for p, vertices in self._each_pass(seed, spp, rr_depth):
             with runtime.fast_compile():
                 self.replay.clear_derivatives(self.n_samples(p), vertices, True, True)
+                if field == "vtx":
+                    normals = self.g.kernels(VertexNormals)
+                    normals.clear(self.engine.layout.n_vertices)
                 with Tangent(g.state, field, tangent):
+                    if field == "vtx":  # the shading normals move with the vertices
+                        normals.accumulate(self.engine.layout.n_triangles)
+                        normals.normalize(self.engine.layout.n_vertices)
                     self._replay_forward(p, vertices)
+                if field == "vtx":
+                    self.engine.upload_normals()
                 self.film.splat(rec.emitted.dual, g.image.dual, *self._splat_args(seed, p))
             if field == "vtx":
                 b = self.boundary_samples(moving, seed, p, spp, rr_depth, vertices)

@@ -373,6 +373,10 @@ class Engine:
             _flat(np.concatenate(cdf_all) if cdf_all else [], real), _flat(em_floats, real),
             np.array(self._counts, np.int32))
 
+    def upload_normals(self) -> None:
+        """The shading normals again (forward-mode geometry derivatives recompute them)."""
+        self.state.load_normals(_flat(self._shading_normals(), runtime.current().np_real))
+
     def _shading_normals(self) -> np.ndarray:
         """Every mesh's vertex normals (zeros for meshes without); recomputed from the
         current positions, as Mitsuba's ``parameters_changed``, once the vertices moved

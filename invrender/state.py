@@ -61,7 +61,7 @@ class Capacity:
     def nbytes(self, real_bytes: int) -> int:
         """Memory of a ``RenderState`` of this capacity (its fields; r: the render float)."""
         r = real_bytes
-        per = {"vertices": 72 + 5 * r,  # vtx with grad and dual, uv, shading normal
+        per = {"vertices": 72 + 20 * r,  # vtx with grad and dual, uv, normals and their sums
                "triangles": 56 + 13 * r,  # indices and tables, BVH (< 2 nodes), emitter CDF
                "params": 24 + r,  # values with grad and dual, an envmap's CDF
                "bsdfs": 36, "textures": 36 + 8 * r, "emitters": 36 + 24 * r,
@@ -110,7 +110,9 @@ class RenderState:
         # threads differ only in bits that ``autodiff.reproducible`` rounds away
         self.vtx = flat(ti.f64, 3 * c.vertices, True)
         self.uv = flat(real, 2 * c.vertices)
-        self.vnormal = flat(real, 3 * c.vertices)  # shading normals of meshes with them
+        # shading normals of meshes with them, and their recompute's sums (geometry/normals)
+        self.vnormal = flat(real, 3 * c.vertices, True)
+        self.vnormal_sum = flat(real, 3 * c.vertices, True)
         self.tri = flat(ti.i32, 3 * c.triangles)
         self.tri_bsdf = flat(ti.i32, c.triangles)
         self.tri_emitter = flat(ti.i32, c.triangles)  # -1: not an emitter
@@ -259,6 +261,13 @@ class RenderState:
             self.params.grad[i] = 0.0
         for i in range(n_vtx):
             self.vtx.grad[i] = 0.0
+            self.vnormal.grad[i] = 0.0
+            self.vnormal_sum.grad[i] = 0.0
+
+    @ti.kernel
+    def load_normals(self, vnormal: ti.types.ndarray()):
+        for i in range(vnormal.shape[0]):
+            self.vnormal[i] = vnormal[i]
 
     @ti.kernel
     def read_gradients(self, params: ti.types.ndarray(), vtx: ti.types.ndarray()):

@@ -108,6 +108,7 @@ class Replay:
         rec = g.rec
         if ti.static(not geometry):  # nothing but the geometry depends on these
             ti.stop_grad(g.vtx)
+            ti.stop_grad(g.vnormal)
             ti.stop_grad(rec.position)
             ti.stop_grad(rec.normal)
             ti.stop_grad(rec.previous)

@@ -1,5 +1,5 @@
-"""Image files as texture data: EXR (linear) and 8/16-bit images (sRGB unless ``raw``),
-read as Mitsuba's ``bitmap`` reads them. No Taichi here.
+"""Image files as texture data: EXR and Radiance HDR (linear) and 8/16-bit images (sRGB
+unless ``raw``), read as Mitsuba's ``bitmap`` reads them. No Taichi here.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ def read_bitmap(path: Path, raw: bool) -> np.ndarray:
     """
     if path.suffix.lower() == ".exr":
         return _read_exr(path)
+    if path.suffix.lower() in (".hdr", ".rgbe", ".pic"):
+        from invrender.scene.rgbe import read_rgbe
+
+        return read_rgbe(path)
     from PIL import Image, UnidentifiedImageError
 
     try:
