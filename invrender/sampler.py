@@ -15,6 +15,8 @@ OFF_EMITTER_2D = 1
 OFF_BSDF_2D = 3
 OFF_RR = 5
 OFF_TRIANGLE = 6
+# The camera's own dimensions, far above any path vertex's (vertices k < 65533 stay below):
+DIM_APERTURE = 0x7FFF0  # 2 dims: the point on a thin lens's aperture (sensors/thinlens.py)
 
 
 @ti.func

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from invrender.errors import InvrenderError
 from invrender.geometry.edges import EdgeSet, build_edges, discontinuity_edges
 from invrender.sensors.registry import SENSORS
 
@@ -113,7 +114,16 @@ class PrimaryBoundary:
         s_desc = engine.scene.sensor(sensor)
         width, height = s_desc.width, s_desc.height
         edges = self.edges(meshes)
-        cam = SENSORS[s_desc.type].projection(s_desc)
+        plugin = SENSORS[s_desc.type]
+        cam = plugin.projection(s_desc)
+        if cam is None:  # e.g. a thin lens with an aperture: not a pinhole
+            where = s_desc.source
+            raise InvrenderError(f"sensor '{s_desc.id}' ({s_desc.type}): "
+                                 f"{plugin.no_projection}",
+                                 file=where.file if where else engine.scene.path,
+                                 line=where.line if where else None,
+                                 hint="use a perspective sensor for geometry derivatives, "
+                                      "or boundary=False for the interior term alone")
         ids = discontinuity_edges(edges, vertices, faces, cam.origin)
         if len(ids) == 0 or n == 0:
             return None

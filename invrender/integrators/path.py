@@ -224,7 +224,7 @@ class PathTracer:
                     key = sampler.sample_key(seed, ti.u32(j // 2), ti.u32(0x5EED))
                     fx = points[j, 0]
                     fy = points[j, 1]
-                o, d, tmin = generate_ray(g, sensor, fx, fy)
+                o, d, tmin, _far = generate_ray(g, sensor, key, fx, fy)  # _far: far clip
                 if record:
                     g.rec.ray_o[j] = o
                     g.rec.ray_d[j] = d
