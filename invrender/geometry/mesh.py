@@ -12,7 +12,8 @@ Everything here matches what Mitsuba 3 builds for the same input, vertex for ver
   ``maintain_order=False``), then renumber by first use.
 - PLY: vertices are kept in file order (trimesh does not reorder them).
 - Built-in shapes: the same vertex tables, winding and uvs as Mitsuba's ``rectangle`` and
-  ``cube``; ``sphere`` is analytic in Mitsuba and a UV-sphere mesh here (``uv_sphere``).
+  ``cube``; ``sphere``, ``disk`` and ``cylinder`` are analytic in Mitsuba and fine meshes
+  here (``uv_sphere``, ``disk``, ``cylinder``) with exact vertex normals and Mitsuba's uvs.
 
 No Taichi here: the loader calls these functions, ``engine`` uploads the result.
 """
@@ -225,15 +226,23 @@ def cube() -> MeshData:
     return MeshData(vertices, faces.astype(np.int32), uvs, normals)
 
 
-def uv_sphere(n_phi: int = 64, n_theta: int = 32) -> MeshData:
+SEGMENTS = 128  # around a disk, cylinder or sphere: their areas 0.01-0.05 % short
+SPHERE_RINGS = 64  # pole to pole: with SEGMENTS, 16128 triangles
+DISK_RINGS = 8  # circles of a disk, so that its uv (r, phi) interpolates well: 1920 triangles
+
+
+def uv_sphere(n_phi: int = SEGMENTS, n_theta: int = SPHERE_RINGS) -> MeshData:
     """The unit sphere as a latitude-longitude mesh, with Mitsuba's sphere parametrisation.
 
-    Mitsuba's ``sphere`` is an analytic shape; this mesh approximates it. The pole is +z,
-    u = phi / (2 pi) with phi = atan2(y, x), v = theta / pi with theta measured from +z,
-    as in Mitsuba. Rings are (n_theta + 1) x (n_phi + 1) vertices: the seam (u = 0 and 1) and
-    the poles are repeated so that every vertex has one uv; the triangles that would be
-    degenerate at the poles are left out, which leaves one vertex at each pole unused.
-    Normals are the exact sphere normals; winding faces outwards.
+    Mitsuba's ``sphere`` is analytic; this mesh stands for it. Vertices lie on the sphere and
+    their normals are the exact sphere normals; the pole is +z, u = phi / (2 pi) with
+    phi = atan2(y, x) in [0, 2 pi), v = theta / pi with theta measured from +z (sphere.cpp).
+    Rings are (n_theta + 1) x (n_phi + 1) vertices: the seam (u = 0 and 1) and the poles are
+    repeated so that every vertex has one uv; the triangles that would be degenerate at the
+    poles are left out, which leaves one vertex at each pole unused. Winding faces outwards.
+    128 x 64 gives 2 * 128 * 63 = 16128 triangles; the mesh is inside the sphere by at most
+    1 - cos(pi / 128)^2 = 6.0e-4 of the radius (0.02 pixel for a sphere 64 pixels wide) and
+    its area is 0.05 % short of 4 pi r^2.
     """
     theta = np.linspace(0.0, math.pi, n_theta + 1)[:, None]
     phi = np.linspace(0.0, 2.0 * math.pi, n_phi + 1)[None, :]
@@ -249,6 +258,82 @@ def uv_sphere(n_phi: int = 64, n_theta: int = 32) -> MeshData:
     vertices = points.reshape(-1, 3)
     return MeshData(vertices, faces.astype(np.int32), np.stack([u, v], -1).reshape(-1, 2),
                     vertices.copy())
+
+
+def disk(segments: int = SEGMENTS, rings: int = DISK_RINGS) -> MeshData:
+    """Mitsuba's ``disk``: the unit disk in the z = 0 plane, normal +z (disk.cpp).
+
+    uv = (r, phi / (2 pi)) with phi = atan2(y, x) in [0, 2 pi), as Mitsuba's disk. Vertices
+    on ``rings`` circles r = 1/rings ... 1, ``segments`` + 1 each (the seam twice, v = 0 and
+    1), so that uvs interpolate as polar coordinates; inside the first circle a fan whose
+    triangles have a centre vertex each, with v at the middle of their segment. The rim lies
+    on the unit circle: the area is pi * (1 - 4.0e-4) at 128 segments.
+    """
+    phi = np.linspace(0.0, 2.0 * math.pi, segments + 1)
+    radii = np.arange(1, rings + 1) / rings
+    circle = np.stack([np.cos(phi), np.sin(phi), np.zeros_like(phi)], axis=-1)
+    vertices = np.concatenate([(radii[:, None, None] * circle).reshape(-1, 3),
+                               np.zeros((segments, 3))])
+    u, v = np.meshgrid(radii, phi / (2.0 * math.pi), indexing="ij")
+    uvs = np.concatenate([np.stack([u, v], -1).reshape(-1, 2),
+                          np.stack([np.zeros(segments),
+                                    (np.arange(segments) + 0.5) / segments], -1)])
+    index = np.arange(rings * (segments + 1)).reshape(rings, segments + 1)
+    k = np.arange(segments)
+    fan = np.stack([rings * (segments + 1) + k, index[0, :-1], index[0, 1:]], axis=-1)
+    inner, outer = index[:-1], index[1:]
+    quads = np.concatenate([
+        np.stack([inner[:, :-1], outer[:, :-1], outer[:, 1:]], -1).reshape(-1, 3),
+        np.stack([inner[:, :-1], outer[:, 1:], inner[:, 1:]], -1).reshape(-1, 3)])
+    return MeshData(vertices, np.concatenate([fan, quads]).astype(np.int32), uvs,
+                    np.tile([0.0, 0.0, 1.0], (len(vertices), 1)))
+
+
+def cylinder(p0=(0.0, 0.0, 0.0), p1=(0.0, 0.0, 1.0), radius: float = 1.0,
+             segments: int = SEGMENTS) -> MeshData:
+    """Mitsuba's ``cylinder`` from ``p0`` to ``p1``: open (no caps), normals outwards.
+
+    As cylinder.cpp, the shape is the unit cylinder (radius 1, z from 0 to 1) placed by
+    translate(p0) @ to_frame(Frame(d)) @ scale(radius, radius, |d|), d = (p1 - p0) / |p1 - p0|,
+    where Frame(d) completes d with Mitsuba's ``coordinate_system`` (Duff et al. 2017), so
+    that uv = (phi / (2 pi), z) lands where Mitsuba puts it. Two rings of segments + 1
+    vertices (the seam twice); vertex normals are the exact radial normals. The lateral
+    area is 2 pi r h * (1 - 1.0e-4) at 128 segments.
+    """
+    p0, p1 = np.asarray(p0, np.float64), np.asarray(p1, np.float64)
+    axis = p1 - p0
+    length = float(np.linalg.norm(axis))
+    if not length > 0.0:
+        raise ValueError("a cylinder needs p0 != p1")
+    s, t, n = coordinate_frame(axis / length)
+    phi = np.linspace(0.0, 2.0 * math.pi, segments + 1)
+    radial = np.cos(phi)[:, None] * s + np.sin(phi)[:, None] * t
+    vertices = np.concatenate([p0 + radius * radial, p0 + radius * radial + length * n])
+    u = phi / (2.0 * math.pi)
+    uvs = np.concatenate([np.stack([u, np.zeros_like(u)], -1), np.stack([u, np.ones_like(u)], -1)])
+    k = np.arange(segments)
+    bottom, top = k, k + segments + 1
+    faces = np.concatenate([np.stack([bottom, bottom + 1, top + 1], -1),
+                            np.stack([bottom, top + 1, top], -1)])
+    sign = 1.0 if radius > 0 else -1.0
+    return MeshData(vertices, faces.astype(np.int32), uvs,
+                    sign * np.concatenate([radial, radial]))
+
+
+def coordinate_frame(n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(s, t, n): Mitsuba's ``coordinate_system`` around the unit vector ``n`` (vector.h)."""
+    x, y, z = (float(c) for c in n)
+    sign = math.copysign(1.0, z)
+    a = -1.0 / (sign + z)
+    b = x * y * a
+    return (np.array([sign * x * x * a + 1.0, sign * b, -sign * x]),
+            np.array([b, y * y * a + sign, -y]), np.array([x, y, z]))
+
+
+def flipped(mesh: MeshData) -> MeshData:
+    """The mesh seen from its other side (``flip_normals``): winding reversed, normals negated."""
+    return replace(mesh, faces=mesh.faces[:, [0, 2, 1]].copy(),
+                   normals=None if mesh.normals is None else -mesh.normals)
 
 
 # --- frames and normals -----------------------------------------------------------------------
