@@ -329,16 +329,10 @@ class DiffRenderer:
         for p, vertices in self._each_pass(seed, spp, rr_depth):
             with runtime.fast_compile():
                 self.replay.clear_derivatives(self.n_samples(p), vertices, True, True)
-                if field == "vtx":
-                    normals = self.g.kernels(VertexNormals)
-                    normals.clear(self.engine.layout.n_vertices)
+                if field == "vtx":  # the shading normals' duals; their values stay given
+                    self._normal_duals(tangent)
                 with Tangent(g.state, field, tangent):
-                    if field == "vtx":  # the shading normals move with the vertices
-                        normals.accumulate(self.engine.layout.n_triangles)
-                        normals.normalize(self.engine.layout.n_vertices)
                     self._replay_forward(p, vertices)
-                if field == "vtx":
-                    self.engine.upload_normals()
                 self.film.splat(rec.emitted.dual, g.image.dual, *self._splat_args(seed, p))
             if field == "vtx":
                 b = self.boundary_samples(moving, seed, p, spp, rr_depth, vertices)
@@ -346,6 +340,17 @@ class DiffRenderer:
                     boundary += b.forward(tangent.reshape(-1, 3), boundary.shape,
                                           self.splat(b.film, inv_weight, spp))
         return (self._image(dual=True) + boundary).astype(np.float32)
+
+    def _normal_duals(self, tangent: np.ndarray) -> None:
+        """The duals of the shading normals for a tangent of the vertices (the recompute's
+        derivative), with their values put back to the normals the meshes were given, which
+        the trace used: forward and reverse mode linearise at the same point."""
+        normals, lay = self.g.kernels(VertexNormals), self.engine.layout
+        normals.clear(lay.n_vertices)
+        with Tangent(self.g.state, "vtx", tangent):
+            normals.accumulate(lay.n_triangles)
+            normals.normalize(lay.n_vertices)
+        self.engine.upload_normals()  # values only: the duals stay
 
     def _image(self, dual: bool) -> np.ndarray:
         """The replay's image or its dual, (H, W, 3) float64."""

@@ -31,3 +31,8 @@ class InvrenderError(Exception):
 
 class SceneError(InvrenderError):
     """A scene file (XML, mesh, texture) that cannot be loaded."""
+
+
+class UnsupportedPlugin(SceneError):
+    """A plugin type Mitsuba has and invrender does not (a scene may declare one that
+    nothing uses: the loader then skips it with a note)."""

@@ -41,6 +41,12 @@ def apply(base: np.ndarray, latent: dict[str, np.ndarray]) -> np.ndarray:
     return (base - c) * latent["scale"] @ rot.T + c + latent["translate"]
 
 
+def linear(latent: dict[str, np.ndarray]) -> np.ndarray:
+    """The transform's linear part L (v' = L (v - c) + c + t): rotation times scale."""
+    rs = [_axis_rotation(k, latent["rotate"][k])[0] for k in range(3)]
+    return rs[2] @ rs[1] @ rs[0] @ np.diag(latent["scale"])
+
+
 def jacobian(base: np.ndarray, latent: dict[str, np.ndarray], kind: str) -> np.ndarray:
     """d vertices / d latent[kind], shape (N, 3, 3): [vertex, coordinate, latent entry]."""
     c = base.mean(0)

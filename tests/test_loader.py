@@ -292,7 +292,7 @@ def test_sphere_is_an_outward_uv_sphere(tmp_path):
         """)
     s = load_scene(path).meshes[0]
     center = np.array([1.0, 2, 3])
-    assert s.faces.shape == (2 * 64 * 31, 3) and s.vertices.shape == (65 * 33, 3)
+    assert s.faces.shape == (2 * 128 * 63, 3) and s.vertices.shape == (129 * 65, 3)
     np.testing.assert_allclose(np.linalg.norm(s.vertices - center, axis=1), 0.5)
     np.testing.assert_allclose(s.normals, (s.vertices - center) / 0.5, atol=1e-12)
     centroids = s.vertices[s.faces].mean(axis=1) - center
@@ -449,7 +449,8 @@ def test_exr_texture_is_read_as_linear_float(tmp_path):
 ERROR_CASES = {
     "unknown element": ('<medium type="homogeneous" id="fog"/>', "fog",
                         "unsupported element <medium>"),
-    "unknown bsdf type": ('<bsdf type="conductor" id="metal"/>', "metal",
+    "unknown bsdf type": ('<bsdf type="conductor" id="metal"/>\n<shape type="cube">'
+                          '<ref id="metal"/></shape>', "metal",
                           "unsupported bsdf type 'conductor' (supported: diffuse, twosided)"),
     "unknown emitter type": ('<emitter type="projector"/>', "projector",
                              "unsupported emitter type"),
@@ -500,7 +501,9 @@ ERROR_CASES = {
                          '<film type="hdrfilm"><rfilter type="tent">\n'
                          '<float name="radius" value="0"/></rfilter></film></sensor>',
                          "radius", "tent filter radius must be a positive number"),
-    "missing fov": ('<sensor type="perspective" id="cam"/>', "cam", 'needs a <float name="fov">'),
+    "fov and focal length": ('<sensor type="perspective" id="cam">\n<float name="fov" '
+                             'value="40"/>\n<string name="focal_length" value="35mm"/></sensor>',
+                             "focal_length", "give either fov or focal_length"),
     "texture not found": ('<bsdf type="diffuse"><texture type="bitmap" name="reflectance">'
                           '<string name="filename" value="nope.png"/></texture></bsdf>',
                           "nope", "texture file not found"),
@@ -523,9 +526,14 @@ def test_malformed_xml_reports_the_expat_line(tmp_path):
     assert message.startswith(f"{path}:3: malformed XML: mismatched tag")
 
 
-def test_scene_without_sensor_is_an_error(tmp_path):
-    path = write(tmp_path, '<bsdf type="diffuse"/>\n', sensor=False)
-    assert f"scene.xml:{line_of(path, '<scene')}: the scene has no <sensor>" in load_error(path)
+def test_scene_without_sensor_gets_the_default_camera(tmp_path):
+    """Mitsuba 3.0's default: perspective, fov 45, in front of the scene's bounding box,
+    with a note (tests/test_sensors.py checks the placement)."""
+    scene = load_scene(write(tmp_path, '<shape type="cube"/>\n', sensor=False))
+    sensor = scene.sensors[0]
+    assert (sensor.type, sensor.fov, sensor.width, sensor.height) == ("perspective", 45.0,
+                                                                      768, 576)
+    assert any("no <sensor>" in note for note in scene.notes), scene.notes
 
 
 def test_missing_mesh_names_the_shape_line_and_the_resolved_path(tmp_path):

@@ -53,6 +53,17 @@ def user_errors(fn):
     return wrapper
 
 
+def load(scene_path: Path):
+    """The scene, with a one-line note for each place where its XML was read differently
+    from Mitsuba (an integrator rendered by our path tracer, an unused plugin skipped)."""
+    from invrender.scene.loader import load_scene
+
+    scene = load_scene(scene_path)
+    for note in scene.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    return scene
+
+
 def choose_sensor(scene, index: int, res: tuple[int, int] = (0, 0)):
     """The scene's sensor ``index`` (--sensor), with its film resized by --res if given."""
     if res != (0, 0) and min(res) < 1:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from invrender.cli._util import choose_sensor, console, parse_vector, user_errors
+from invrender.cli._util import choose_sensor, console, load, parse_vector, user_errors
 
 TOLERANCE = {"f64": 1e-5, "f32": 2e-2}
 
@@ -34,9 +34,8 @@ def check_grad_command(
     from invrender import runtime
     from invrender.gradients import check_grad
     from invrender.params import ParameterMap
-    from invrender.scene.loader import load_scene
 
-    scene = load_scene(scene_path)
+    scene = load(scene_path)
     choose_sensor(scene, sensor, res)
     p = ParameterMap(scene).parameter(param)
     runtime.init(arch, precision=precision)

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from invrender.cli._util import choose_sensor, console, parse_vector, start_runtime, user_errors
+from invrender.cli._util import (
+    choose_sensor,
+    console,
+    load,
+    parse_vector,
+    start_runtime,
+    user_errors,
+)
 
 
 @user_errors
@@ -30,9 +37,8 @@ def grad_image_command(
     from invrender.image_io import write_exr
     from invrender.params import ParameterMap
     from invrender.plots import signed_png
-    from invrender.scene.loader import load_scene
 
-    scene = load_scene(scene_path)
+    scene = load(scene_path)
     choose_sensor(scene, sensor, res)
     p = ParameterMap(scene).parameter(param)
     start_runtime(arch)

@@ -8,7 +8,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from invrender.cli._util import console, user_errors
+from invrender.cli._util import console, load, user_errors
 
 
 def abbreviate(value: np.ndarray, limit: int = 3) -> str:
@@ -23,9 +23,8 @@ def params_command(
 ) -> None:
     """List the scene's parameters with Mitsuba 3 names."""
     from invrender.params import ParameterMap
-    from invrender.scene.loader import load_scene
 
-    pmap = ParameterMap(load_scene(scene_path))
+    pmap = ParameterMap(load(scene_path))
     table = Table(title=f"parameters of {scene_path}")
     table.add_column("name", no_wrap=True, style="bold")
     for col in ("kind", "shape", "differentiable", "value"):

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from invrender.cli._util import choose_sensor, console, start_runtime, user_errors
+from invrender.cli._util import choose_sensor, console, load, start_runtime, user_errors
 
 
 @user_errors
@@ -24,9 +24,8 @@ def render_command(
     """Render a scene; writes float32 EXR and an sRGB PNG."""
     from invrender.image_io import write_exr, write_png
     from invrender.renderer import RenderStats, render
-    from invrender.scene.loader import load_scene
 
-    scene = load_scene(scene_path)
+    scene = load(scene_path)
     desc = choose_sensor(scene, sensor, res)
     start_runtime(arch)
     spp = desc.spp if spp is None else spp

@@ -3,14 +3,18 @@ derivatives of smooth meshes.
 
 Mitsuba recomputes a mesh's vertex normals whenever its positions change (angle-weighted
 face normals, Thuermer and Wuethrich 1998; ``geometry.mesh.vertex_normals`` on the host).
-The shading reads ``g.vnormal``: the normals the mesh was given, or that host recompute.
+The shading reads ``g.vnormal``: the normals the mesh was given (carried along by a latent
+pose), or that host recompute. Their derivative is always the recompute's: exact for
+translations, and for the other poses off by how far the given normals are from the
+recompute (0 for meshes whose normals were computed so; an analytic sphere's differ).
 Their derivative with respect to the positions is that of the recompute, as two kernels:
 ``accumulate`` adds each triangle's unit normal times its corner angle into
 ``vnormal_sum`` (atomic adds only, no reads of what it writes), ``normalize`` divides.
 Reverse mode runs ``accumulate`` for its primal, then ``normalize.grad`` and
-``accumulate.grad`` after the replay has filled ``vnormal.grad``; forward mode runs all
-three under ``ti.ad`` forward mode before the replay (their primal equals the host's to
-rounding), and the given normals are uploaded again afterwards.
+``accumulate.grad`` after the replay has filled ``vnormal.grad``; forward mode runs them
+under ``ti.ad`` forward mode before the replay for the normals' duals, then uploads the
+given normals' values again (the recompute's differ from a file's), so that both modes
+linearise the image where the trace did.
 """
 
 import taichi as ti

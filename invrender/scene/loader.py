@@ -22,10 +22,11 @@ import numpy as np
 
 from invrender.bsdfs.registry import BSDFS
 from invrender.emitters.registry import EMITTERS
-from invrender.errors import SceneError
+from invrender.errors import SceneError, UnsupportedPlugin
 from invrender.filters.registry import DEFAULT as DEFAULT_FILTER
 from invrender.filters.registry import FILTERS
 from invrender.geometry import mesh as meshes
+from invrender.geometry.serialized import read_serialized
 from invrender.scene.description import (
     Bsdf,
     Emitter,
@@ -52,14 +53,17 @@ PATH_INTEGRATORS = ("path", "prb", "prb_basic", "path_replay", "direct_projectiv
 SAME_AS_PATH = ("volpath", "volpathmis", "ptracer")
 # Mitsuba's settings of the projective integrators that steer their boundary sampling.
 PROJECTIVE_SETTINGS = ("sppc", "sppp", "sppi", "guiding", "guiding_proj", "guiding_rounds")
-SHAPE_TYPES = ("obj", "ply", "rectangle", "cube", "sphere")
-MESH_FILE_TYPES = ("obj", "ply")
+SHAPE_TYPES = ("obj", "ply", "serialized", "rectangle", "cube", "sphere", "disk", "cylinder")
+MESH_FILE_TYPES = ("obj", "ply", "serialized")
 SHAPE_PROPERTIES = {
-    "obj": ("filename", "face_normals", "flip_tex_coords", "to_world"),
-    "ply": ("filename", "face_normals", "flip_tex_coords", "to_world"),
-    "rectangle": ("to_world",),
-    "cube": ("to_world",),
-    "sphere": ("center", "radius", "to_world"),
+    "obj": ("filename", "face_normals", "flip_tex_coords", "flip_normals", "to_world"),
+    "ply": ("filename", "face_normals", "flip_tex_coords", "flip_normals", "to_world"),
+    "serialized": ("filename", "shape_index", "face_normals", "flip_normals", "to_world"),
+    "rectangle": ("flip_normals", "to_world"),
+    "cube": ("flip_normals", "to_world"),
+    "sphere": ("center", "radius", "flip_normals", "to_world"),
+    "disk": ("flip_normals", "to_world"),
+    "cylinder": ("p0", "p1", "radius", "flip_normals", "to_world"),
 }
 # Film settings that only concern how Mitsuba writes its output file.
 IGNORED_FILM_PROPERTIES = ("pixel_format", "component_format", "file_format", "banner")
@@ -96,6 +100,7 @@ class SceneBuilder:
         self.ids: dict[str, Element] = {}  # every id in the file, for duplicates
         self.pending: dict[str, Element] = {}  # top-level BSDFs and textures not built yet
         self.built: set[int] = set()  # top-level elements built before their turn
+        self._referenced: set[str] | None = None
         self.notes: list[str] = []  # one line each: what was read differently from Mitsuba
         self.unnamed = 0
 
@@ -117,8 +122,9 @@ class SceneBuilder:
     def plugin_type(self, element: Element, supported) -> str:
         kind = required_attr(element, "type", self.file_of(element))
         if kind not in supported:
-            raise self.error(element, f"unsupported {element.tag} type '{kind}'",
-                             hint="supported: " + ", ".join(supported))
+            raise UnsupportedPlugin(f"unsupported {element.tag} type '{kind}'",
+                                    file=self.file_of(element), line=element.line,
+                                    hint="supported: " + ", ".join(supported))
         return kind
 
     def object_id(self, element: Element, fallback: str | None = None) -> str:
@@ -188,9 +194,7 @@ class SceneBuilder:
                 sensors.append(self.sensor(child, len(sensors)))
             elif child.tag in ("bsdf", "texture"):
                 if id(child) not in self.built:  # not built already for a reference
-                    built = self.top_level(child)
-                    if child.tag == "bsdf":
-                        self.add_bsdf(built)
+                    self.unreferenced(child, root)
             elif child.tag == "shape":
                 self.meshes.append(self.shape(child))
             elif child.tag == "emitter":
@@ -203,11 +207,47 @@ class SceneBuilder:
                                      hint="keep one envmap or constant emitter")
                 else:
                     environment = emitter
-        if not sensors:
-            raise self.error(root, "the scene has no <sensor>",
-                             hint='add <sensor type="perspective">')
+        if not sensors:  # the camera Mitsuba 3 made before its 3.0 release (3.9.1 has none)
+            from invrender.sensors.perspective import place_default
+
+            sensor = Sensor(to_world=np.eye(4), width=MITSUBA_FILM_SIZE[0],
+                            height=MITSUBA_FILM_SIZE[1], source=self.source(root),
+                            rfilter=Filter(DEFAULT_FILTER, source=self.source(root)))
+            place_default(sensor, self.meshes)
+            sensors.append(sensor)
+            self.notes.append(f"{self.path}: no <sensor>: a perspective camera with a 45 "
+                              "degree field of view looks along +z at the whole scene (as "
+                              "Mitsuba 3 before 3.0; Mitsuba 3.9.1 renders no such scene)")
         return Scene(path=self.path, sensors=sensors, bsdfs=self.bsdfs, meshes=self.meshes,
                      environment=environment, lights=lights, notes=self.notes, **settings)
+
+    def unreferenced(self, element: Element, root: Element) -> None:
+        """A top-level BSDF or texture that no shape has referenced (yet): built, but one
+        of a plugin type we lack that nothing in the file references changes nothing in
+        the image, so it is skipped with a note (the tutorials' lego scene declares an
+        unused volume texture); any other error in it is an error."""
+        try:
+            built = self.top_level(element)
+        except UnsupportedPlugin as err:
+            name = element.attrs.get("id")
+            if name is not None and name in self.referenced(root):
+                raise
+            self.notes.append(f"{err.file}:{err.line}: skipped {element.describe()}, which "
+                              f"nothing references: {err.message}")
+            return
+        if element.tag == "bsdf":
+            self.add_bsdf(built)
+
+    def referenced(self, root: Element) -> set[str]:
+        """Every id a ``<ref>`` in the file names."""
+        if self._referenced is None:
+            self._referenced, todo = set(), [root]
+            while todo:
+                node = todo.pop()
+                if node.tag == "ref" and "id" in node.attrs:
+                    self._referenced.add(node.attrs["id"])
+                todo.extend(node.children)
+        return self._referenced
 
     def top_level(self, element: Element):
         """A top-level ``<bsdf>`` or ``<texture>``, built once even when a reference to it
@@ -267,7 +307,6 @@ class SceneBuilder:
         props = self.props(element)
         sensor = Sensor(to_world=props.transform(), type=kind, id=sensor_id,
                         source=self.source(element))
-        supported = SENSORS[kind].parse(self, props, sensor)
         sampler, film = props.take_one("sampler"), props.take_one("film")
         if sampler is not None:
             sensor.spp = self.sampler(sampler)
@@ -276,6 +315,7 @@ class SceneBuilder:
         else:
             sensor.width, sensor.height = MITSUBA_FILM_SIZE
             sensor.rfilter = Filter(DEFAULT_FILTER, source=self.source(element))
+        supported = SENSORS[kind].parse(self, props, sensor)  # the film first: its aspect
         props.finish((*supported, "to_world"))
         return sensor
 
@@ -396,6 +436,8 @@ class SceneBuilder:
         shape_id = self.object_id(element)
         props = self.props(element)
         data, filename, face_normals = self.shape_geometry(kind, element, props)
+        if props.boolean("flip_normals", False):  # Mitsuba: the other side shades and emits
+            data = meshes.flipped(data)
         to_world = props.transform()
         if kind == "sphere":  # Mitsuba: to_world @ translate(center) @ scale(radius)
             center, radius = props.point("center", (0.0, 0.0, 0.0)), props.float("radius", 1.0)
@@ -421,23 +463,41 @@ class SceneBuilder:
                        props: Props) -> tuple[meshes.MeshData, Path | None, bool]:
         """Object-space triangles, the mesh file (if any) and whether to use face normals."""
         builders = {"rectangle": meshes.rectangle, "cube": meshes.cube,
-                    "sphere": meshes.uv_sphere}
+                    "sphere": meshes.uv_sphere, "disk": meshes.disk}
+        if kind == "cylinder":
+            return self.cylinder_geometry(element, props), None, False
         if kind not in MESH_FILE_TYPES:
             return builders[kind](), None, False
-        filename = self.resolve(props.string("filename"))
+        filename = self.resolve(props.string("filename"), props.named.get("filename"))
         face_normals = props.boolean("face_normals", False)
-        flip = props.boolean("flip_tex_coords", kind == "obj")
+        if kind == "serialized":
+            read, option = read_serialized, props.integer("shape_index", 0, minimum=0)
+        else:
+            read = meshes.read_obj if kind == "obj" else meshes.read_ply
+            option = props.boolean("flip_tex_coords", kind == "obj")
         if not filename.is_file():
             raise self.error(element, f"mesh file not found: {filename}",
                              hint="relative paths start at the XML file's folder")
-        read = meshes.read_obj if kind == "obj" else meshes.read_ply
         try:
-            return read(filename, flip), filename, face_normals
+            return read(filename, option), filename, face_normals
         except SceneError as err:
             raise self.loaded_by(element, err) from None
 
+    def cylinder_geometry(self, element: Element, props: Props) -> meshes.MeshData:
+        """Mitsuba's cylinder from ``p0`` to ``p1`` (defaults (0,0,0), (0,0,1)), radius 1."""
+        p0 = props.point("p0", (0.0, 0.0, 0.0))
+        p1 = props.point("p1", (0.0, 0.0, 1.0))
+        radius = props.float("radius", 1.0)
+        if not np.linalg.norm(p1 - p0) > 0.0:
+            raise self.error(props.named.get("p1", props.named.get("p0", element)),
+                             "the cylinder's p0 and p1 coincide", hint="give two distinct points")
+        if radius == 0.0:
+            raise self.error(props.named.get("radius", element), "the cylinder's radius is 0")
+        return meshes.cylinder(p0, p1, radius)
+
     def shape_bsdf(self, shape_id: str, element: Element, props: Props) -> str:
-        """The id of the shape's BSDF: a ``<ref>``, an inline ``<bsdf>`` or Mitsuba's default."""
+        """The id of the shape's BSDF: a ``<ref>``, an inline ``<bsdf>`` or Mitsuba's default
+        (a 0.5 grey diffuse, black on an emitter)."""
         refs, inline = props.take_objects("ref"), props.take_objects("bsdf")
         if len(refs) + len(inline) > 1:
             raise self.error((refs + inline)[1], f"shape '{shape_id}' has more than one BSDF")
@@ -448,8 +508,10 @@ class SceneBuilder:
         else:
             self.record_id(f"{shape_id}.bsdf", element)
             plugin = BSDFS[DEFAULT_BSDF]
-            bsdf = Bsdf(id=f"{shape_id}.bsdf", type=DEFAULT_BSDF,
-                        textures={n: constant(plugin.defaults[n]) for n in plugin.textures},
+            textures = {n: constant(plugin.defaults[n]) for n in plugin.textures}
+            if any(c.tag == "emitter" for c in element.children):  # Mitsuba: a black one
+                textures["reflectance"] = constant(0.0)
+            bsdf = Bsdf(id=f"{shape_id}.bsdf", type=DEFAULT_BSDF, textures=textures,
                         source=self.source(element))
         self.add_bsdf(bsdf)
         return bsdf.id

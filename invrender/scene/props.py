@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from invrender.errors import SceneError
+from invrender.scene import spectra
 from invrender.scene.xml import Element, check_attributes, required_attr
 
-PROPERTY_TAGS = ("rgb", "float", "integer", "string", "boolean", "point", "vector", "transform")
+PROPERTY_TAGS = ("rgb", "spectrum", "blackbody", "float", "integer", "string", "boolean",
+                 "point", "vector", "transform")
 OBJECT_TAGS = ("integrator", "sensor", "sampler", "film", "rfilter", "bsdf", "texture",
                "emitter", "shape", "ref")
 _FLOAT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
@@ -161,10 +163,14 @@ class Props:
 
     Named children (``<float name="fov">``, ``<texture name="reflectance">``) are properties;
     unnamed nested objects (``<bsdf>``, ``<ref>``, ``<sampler>``) are taken by tag.
+    ``emitter``: the properties are an emitter's, whose ``<spectrum>`` values Mitsuba reads as
+    illuminants (``spectra.py``); ``resolver`` finds a spectrum file (default: beside ``path``).
     """
 
-    def __init__(self, owner: Element, path: Path):
+    def __init__(self, owner: Element, path: Path, emitter: bool = False,
+                 resolver: Callable[[str, Element], Path] | None = None):
         self.owner, self.path = owner, path
+        self.emitter, self.resolver = emitter, resolver
         self.named: dict[str, Element] = {}
         self.objects: list[Element] = []
         self.used: set[int] = set()
@@ -251,11 +257,15 @@ class Props:
         return text.strip().lower() == "true"
 
     def color(self, name: str, default=_MISSING) -> np.ndarray:
-        """An RGB triple from ``<rgb>`` (1 or 3 numbers) or a grey ``<float>``."""
-        found = self.value(name, ("rgb", "float"))
-        if found is None:
+        """An RGB triple from ``<rgb>`` (1 or 3 numbers), a grey ``<float>``, or a
+        ``<spectrum>``/``<blackbody>`` turned into RGB as Mitsuba's RGB variants do."""
+        element = self.take(name, ("rgb", "float", "spectrum", "blackbody"))
+        if element is None:
             return np.full(3, self._default(name, "rgb", default), np.float64)
-        element, text = found
+        if element.tag in ("spectrum", "blackbody"):
+            return spectra.element_rgb(element, self.path, self.emitter, self.resolver)
+        check_attributes(element, ("name", "value"), self.path)
+        text = required_attr(element, "value", self.path)
         return numbers(text, (1, 3), element, self.path) * np.ones(3)
 
     def point(self, name: str, default=_MISSING) -> np.ndarray:

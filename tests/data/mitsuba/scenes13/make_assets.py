@@ -88,7 +88,7 @@ def main() -> None:
     lines = ["# closed triangular prism, written by make_assets.py; flat normal per face"]
     lines += [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in P]
     centre = P.mean(0)
-    for k, (a, b, cc) in enumerate(faces):
+    for a, b, cc in faces:
         nn = np.cross(P[b] - P[a], P[cc] - P[a])
         nn /= np.linalg.norm(nn)
         assert np.dot(nn, P[[a, b, cc]].mean(0) - centre) > 0
