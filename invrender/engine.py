@@ -134,9 +134,8 @@ def _signature(scene) -> tuple:
     emitters = [(e.type, e.sampling_weight, _settings_key(e.settings),
                  tuple((n, id(t), TEXTURES[t.type].get(t).shape)
                        for n, t in e.textures.items())) for e in scene.emitters]
-    sensors = [(s.type, s.width, s.height, s.fov, s.fov_axis, s.near_clip,
-                s.to_world.tobytes(), s.rfilter.type, tuple(sorted(s.rfilter.settings.items())))
-               for s in scene.sensors]
+    sensors = [(s.type, s.width, s.height, SENSORS[s.type].pack(s).tobytes(), s.rfilter.type,
+                tuple(sorted(s.rfilter.settings.items()))) for s in scene.sensors]
     return (tuple(tex), tuple(meshes), tuple(emitters), tuple(sensors), scene.hide_emitters)
 
 

@@ -336,3 +336,25 @@ def test_sensor_renders_match_mitsuba(tmp_path, variant):
         finally:
             smaller.unlink()
         assert not wrong.passed() and wrong.max_block_z > 10, str(wrong)
+
+
+def test_far_clip_ends_camera_rays(tmp_path):
+    """Beyond far_clip a camera ray escapes (Mitsuba: its maxt): with the scene beyond it,
+    every pixel sees the environment; with the scene inside, not."""
+    def scene(far):
+        path = tmp_path / f"far{far}.xml"
+        path.write_text(f"""<scene version="3.0.0">
+  <sensor type="perspective"><float name="fov" value="45"/>
+    <float name="far_clip" value="{far}"/>
+    <transform name="to_world"><lookat origin="0, 3, 5" target="0, 0, 0" up="0, 1, 0"/>
+    </transform>
+    <film type="hdrfilm"><integer name="width" value="8"/><integer name="height" value="8"/>
+      <rfilter type="box"/></film></sensor>
+  <shape type="rectangle"><transform name="to_world"><rotate x="1" angle="-90"/>
+    <scale value="4"/></transform></shape>
+  <emitter type="constant"><rgb name="radiance" value="0.5"/></emitter>
+</scene>""")
+        return invrender.load_scene(path)
+
+    np.testing.assert_array_equal(invrender.render(scene(1.0), spp=4), 0.5)
+    assert invrender.render(scene(100.0), spp=4).min() < 0.4

@@ -53,14 +53,17 @@ def film_point(key: ti.u32, px: ti.i32, py: ti.i32):
 
 
 @ti.func
-def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: ti.i32,
-               depth0: ti.i32, max_depth: ti.i32, rr_depth: ti.i32, first_emission: ti.i32,
-               record: ti.i32, n: ti.i32, i: ti.i32, rec_vertices: ti.i32) -> vec3:
+def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, tmax0,
+               skip0: ti.i32, depth0: ti.i32, max_depth: ti.i32, rr_depth: ti.i32,
+               first_emission: ti.i32, record: ti.i32, n: ti.i32, i: ti.i32,
+               rec_vertices: ti.i32) -> vec3:
     """Radiance arriving at o0 along -d0 from a path whose next vertex is number ``depth0``
-    (0 for a camera ray). Without ``first_emission`` the emission that this first segment
-    finds is left out: the reflected radiance of the surface it hits, which the indirect
-    visibility term needs. With ``record`` it writes sample i's records (n samples in the
-    pass, at most ``rec_vertices`` vertices each; a longer path sets the overflow count)."""
+    (0 for a camera ray), whose first segment ends at tmax0 (a sensor's far clip: beyond
+    it the ray escapes, as in Mitsuba). Without ``first_emission`` the emission that this
+    first segment finds is left out: the reflected radiance of the surface it hits, which
+    the indirect visibility term needs. With ``record`` it writes sample i's records (n
+    samples in the pass, at most ``rec_vertices`` vertices each; a longer path sets the
+    overflow count)."""
     rec = g.rec
     o, d, tmin, skip, depth = o0, d0, tmin0, skip0, depth0
     radiance = vec3(0.0)
@@ -71,7 +74,8 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: 
     has_env = emitters.environment(g) >= 0
     hide = g.counts[3] != 0 and first_emission and depth0 == 0  # Mitsuba's hide_emitters
     while True:
-        tri, t, b1, b2 = intersect(g, o, d, tmin, 1e30, skip)
+        tmax = tmax0 if depth == depth0 else 1e30
+        tri, t, b1, b2 = intersect(g, o, d, tmin, tmax, skip)
         emits = 1
         if not first_emission:
             emits = ti.select(depth > depth0, 1, 0)
@@ -80,7 +84,7 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, skip0: 
             while tri >= 0:
                 if g.tri_emitter[tri] < 0:
                     break
-                tri, t, b1, b2 = intersect(g, o, d, t + ray_epsilon(o + t * d), 1e30, tri)
+                tri, t, b1, b2 = intersect(g, o, d, t + ray_epsilon(o + t * d), tmax, tri)
         slot = depth * n + i
         if tri < 0:
             w = ti.select(emits, 1.0, 0.0)  # 0 keeps the replay from adding it either
@@ -199,6 +203,7 @@ class PathTracer:
             o = vec3(0.0)
             d = vec3(0.0, 0.0, 1.0)
             tmin = 0.0
+            tmax = 1e30
             skip = -1
             depth0 = 0
             first_emission = 1
@@ -224,14 +229,15 @@ class PathTracer:
                     key = sampler.sample_key(seed, ti.u32(j // 2), ti.u32(0x5EED))
                     fx = points[j, 0]
                     fy = points[j, 1]
-                o, d, tmin, _far = generate_ray(g, sensor, key, fx, fy)  # _far: far clip
+                o, d, tmin, tmax = generate_ray(g, sensor, key, fx, fy)
                 if record:
                     g.rec.ray_o[j] = o
                     g.rec.ray_d[j] = d
                     g.rec.film[j] = vec2(fx, fy)
             radiance = vec3(0.0)
             if active:
-                radiance = trace_path(g, key, o, d, tmin, skip, depth0, max_depth, rr_depth,
+                radiance = trace_path(g, key, o, d, tmin, tmax, skip, depth0, max_depth,
+                                      rr_depth,
                                       first_emission, record, n, j, rec_vertices)
             for c in ti.static(range(3)):
                 g.sample_radiance[3 * j + c] = radiance[c]
