@@ -39,7 +39,7 @@ class EmitterPlugin:
     parse: Callable = _nothing
     own_textures: tuple[str, ...] = ()  # textures ``parse`` makes, not read as properties
     pack: Callable = _nothing  # (Emitter) -> floats, at most state.EMITTER_PLUGIN_FLOATS
-    write_xml: Callable = _nothing  # (Emitter) -> XML lines of its settings
+    write_xml: Callable = _nothing  # (Emitter, directory) -> XML lines of its settings
     names: dict = field(default_factory=dict)  # texture -> Mitsuba's parameter name
     # (Emitter, texels (H, W, 3)) -> its sampling distribution, for emitters with one
     distribution: Callable | None = None

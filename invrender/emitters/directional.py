@@ -37,7 +37,7 @@ def parse(builder, props, emitter) -> tuple[str, ...]:
     return ("direction", "to_world")
 
 
-def write_xml(emitter) -> list[str]:
+def write_xml(emitter, directory=None) -> list[str]:
     x, y, z = (repr(float(v)) for v in emitter.settings["direction"])
     return [f'<vector name="direction" x="{x}" y="{y}" z="{z}"/>']
 

@@ -242,10 +242,17 @@ def pack(emitter) -> list[float]:
     return [*np.linalg.inv(m).reshape(-1), *m.reshape(-1), emitter.settings["scale"]]
 
 
-def write_xml(emitter) -> list[str]:
-    from invrender.emitters.delta import matrix_xml
+def write_xml(emitter, directory) -> list[str]:
+    """The texels as a linear EXR beside the scene, the scale and the rotation."""
+    from pathlib import Path
 
-    return [f'<float name="scale" value="{emitter.settings["scale"]!r}"/>',
+    from invrender.emitters.delta import matrix_xml
+    from invrender.image_io import write_exr
+
+    rel = Path("textures") / f"{emitter.id}.data.exr"
+    write_exr(Path(directory) / rel, emitter.textures["data"].data)
+    return [f'<string name="filename" value="{rel.as_posix()}"/>',
+            f'<float name="scale" value="{emitter.settings["scale"]!r}"/>',
             matrix_xml(emitter.settings["to_world"])]
 
 

@@ -29,7 +29,7 @@ def pack(emitter) -> list[float]:
     return list(emitter.settings["to_world"][:3, 3])
 
 
-def write_xml(emitter) -> list[str]:
+def write_xml(emitter, directory=None) -> list[str]:
     return [delta.matrix_xml(emitter.settings["to_world"])]
 
 

@@ -77,7 +77,7 @@ def pack(emitter) -> list[float]:
             1.0 / (cutoff - beam)]
 
 
-def write_xml(emitter) -> list[str]:
+def write_xml(emitter, directory=None) -> list[str]:
     s = emitter.settings
     return [delta.matrix_xml(s["to_world"]),
             f'<float name="cutoff_angle" value="{s["cutoff_angle"]!r}"/>',

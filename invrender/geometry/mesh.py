@@ -239,7 +239,8 @@ def uv_sphere(n_phi: int = SEGMENTS, n_theta: int = SPHERE_RINGS) -> MeshData:
     phi = atan2(y, x) in [0, 2 pi), v = theta / pi with theta measured from +z (sphere.cpp).
     Rings are (n_theta + 1) x (n_phi + 1) vertices: the seam (u = 0 and 1) and the poles are
     repeated so that every vertex has one uv; the triangles that would be degenerate at the
-    poles are left out, which leaves one vertex at each pole unused. Winding faces outwards.
+    poles are left out, and so are the two vertices (one per pole) that only they used, as
+    a mesh file read back would drop them. Winding faces outwards.
     128 x 64 gives 2 * 128 * 63 = 16128 triangles; the mesh is inside the sphere by at most
     1 - cos(pi / 128)^2 = 6.0e-4 of the radius (0.02 pixel for a sphere 64 pixels wide) and
     its area is 0.05 % short of 4 pi r^2.
@@ -255,9 +256,12 @@ def uv_sphere(n_phi: int = SEGMENTS, n_theta: int = SPHERE_RINGS) -> MeshData:
     lower = np.stack([a, b, c], axis=-1)[:-1]  # (a, b, c) collapses at the south pole
     upper = np.stack([a, c, d], axis=-1)[1:]  # (a, c, d) collapses at the north pole
     faces = np.concatenate([lower.reshape(-1, 3), upper.reshape(-1, 3)])
-    vertices = points.reshape(-1, 3)
-    return MeshData(vertices, faces.astype(np.int32), np.stack([u, v], -1).reshape(-1, 2),
-                    vertices.copy())
+    used = np.unique(faces)  # every vertex but the last of each pole ring, in order
+    new_index = np.full(len(index.reshape(-1)), -1, np.int64)
+    new_index[used] = np.arange(len(used))
+    vertices = points.reshape(-1, 3)[used]
+    return MeshData(vertices, new_index[faces].astype(np.int32),
+                    np.stack([u, v], -1).reshape(-1, 2)[used], vertices.copy())
 
 
 def disk(segments: int = SEGMENTS, rings: int = DISK_RINGS) -> MeshData:

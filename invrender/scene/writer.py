@@ -12,6 +12,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from invrender.emitters.registry import EMITTERS
 from invrender.scene.description import Scene
 from invrender.sensors.registry import SENSORS
 from invrender.textures.registry import TEXTURES
@@ -24,11 +25,7 @@ def write_scene(scene: Scene, path: str | Path) -> Path:
     (path.parent / "textures").mkdir(parents=True, exist_ok=True)
     lines = ['<?xml version="1.0" encoding="utf-8"?>',
              f"<!-- written by invrender from {scene.path.name} -->",
-             '<scene version="3.0.0">',
-             '    <integrator type="path">',
-             f'        <integer name="max_depth" value="{scene.max_depth}"/>',
-             f'        <integer name="rr_depth" value="{scene.rr_depth}"/>',
-             "    </integrator>"]
+             '<scene version="3.0.0">', *_indent(_integrator(scene), 1)]
     for sensor in scene.sensors:
         lines += _indent(SENSORS[sensor.type].write_xml(sensor), 1)
         settings = "".join(f'<float name="{k}" value="{v!r}"/>'
@@ -42,6 +39,12 @@ def write_scene(scene: Scene, path: str | Path) -> Path:
                           f'    <rfilter type="{sensor.rfilter.type}">{settings}</rfilter>',
                           "</film>"], 2)
         lines.append("    </sensor>")
+    shared = {id(t): t for b in scene.bsdfs.values() for t in b.textures.values()
+              if t.id is not None}
+    for tex in shared.values():  # declared once, referenced by id
+        out = TEXTURES[tex.type].write_xml(tex, "", path.parent, tex.id)
+        out[0] = out[0].replace(' name=""', f" id={quoteattr(tex.id)}")
+        lines += _indent(out, 1)
     for bsdf in scene.bsdfs.values():
         body = _textures(bsdf.textures, path.parent, bsdf.id)
         if bsdf.twosided:
@@ -49,11 +52,8 @@ def write_scene(scene: Scene, path: str | Path) -> Path:
         kind = "twosided" if bsdf.twosided else bsdf.type
         lines += _indent([f"<bsdf type={quoteattr(kind)} id={quoteattr(bsdf.id)}>",
                           *_indent(body, 1), "</bsdf>"], 1)
-    if scene.environment is not None:
-        env = scene.environment
-        lines += _indent([f"<emitter type={quoteattr(env.type)} id={quoteattr(env.id)}>",
-                          *_indent(_textures(env.textures, path.parent, env.id), 1),
-                          "</emitter>"], 1)
+    for emitter in scene.lights + ([scene.environment] if scene.environment else []):
+        lines += _indent(_emitter(emitter, path.parent, with_id=True), 1)
     for mesh in scene.meshes:
         rel = Path("meshes") / f"{mesh.id}.ply"
         _write_ply(path.parent / rel, mesh)
@@ -63,9 +63,7 @@ def write_scene(scene: Scene, path: str | Path) -> Path:
         if mesh.bsdf is not None:
             body.append(f"<ref id={quoteattr(mesh.bsdf)}/>")
         if mesh.emitter is not None:
-            e = mesh.emitter
-            body += [f"<emitter type={quoteattr(e.type)}>",
-                     *_indent(_textures(e.textures, path.parent, e.id), 1), "</emitter>"]
+            body += _emitter(mesh.emitter, path.parent, with_id=False)
         lines += _indent([f'<shape type="ply" id={quoteattr(mesh.id)}>', *_indent(body, 1),
                           "</shape>"], 1)
     lines.append("</scene>")
@@ -73,10 +71,35 @@ def write_scene(scene: Scene, path: str | Path) -> Path:
     return path
 
 
+def _integrator(scene: Scene) -> list[str]:
+    hide = (['    <boolean name="hide_emitters" value="true"/>'] if scene.hide_emitters
+            else [])
+    if scene.integrator == "direct":
+        return ['<integrator type="direct">', *hide, "</integrator>"]
+    return ['<integrator type="path">',
+            f'    <integer name="max_depth" value="{scene.max_depth}"/>',
+            f'    <integer name="rr_depth" value="{scene.rr_depth}"/>', *hide, "</integrator>"]
+
+
+def _emitter(emitter, directory: Path, with_id: bool) -> list[str]:
+    """An emitter: its texture-valued parameters, then its plugin's own settings."""
+    plugin = EMITTERS[emitter.type]
+    named = with_id and not emitter.id.startswith("_")  # _unnamed_N: named again on load
+    name = f" id={quoteattr(emitter.id)}" if named else ""
+    own = {n: t for n, t in emitter.textures.items() if n not in plugin.own_textures}
+    body = _textures(own, directory, emitter.id) + list(plugin.write_xml(emitter, directory))
+    if emitter.sampling_weight != 1.0:
+        body.append(f'<float name="sampling_weight" value="{emitter.sampling_weight!r}"/>')
+    return [f"<emitter type={quoteattr(emitter.type)}{name}>", *_indent(body, 1), "</emitter>"]
+
+
 def _textures(textures: dict, directory: Path, owner: str) -> list[str]:
     out = []
     for name, tex in textures.items():
-        out += TEXTURES[tex.type].write_xml(tex, name, directory, f"{owner}.{name}")
+        if tex.id is not None:  # declared at the top level
+            out.append(f"<ref name={quoteattr(name)} id={quoteattr(tex.id)}/>")
+        else:
+            out += TEXTURES[tex.type].write_xml(tex, name, directory, f"{owner}.{name}")
     return out
 
 
