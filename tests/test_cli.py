@@ -111,3 +111,42 @@ def test_check_grad_passes_and_prints_the_table():
                                  "--arch", "cpu"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     assert "forward mode" in result.output and "OK" in result.output
+
+
+ENVMAP = '<scene version="3.0.0">\n  <emitter type="envmap">\n' \
+         '    <string name="filename" value="{name}"/>\n  </emitter>\n</scene>\n'
+BAD_FILES = {  # case: (scene text, other files, what the line must name)
+    "malformed exr": (ENVMAP.format(name="sky.exr"), {"sky.exr": b"not an exr"},
+                      ["sky.exr", "scene.xml:3"]),
+    "malformed hdr": (ENVMAP.format(name="sky.hdr"),
+                      {"sky.hdr": b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 4 +X 8\n\x02\x02"},
+                      ["sky.hdr", "truncated or corrupt", "scene.xml:3"]),
+    "zero-size hdr": (ENVMAP.format(name="sky.hdr"),
+                      {"sky.hdr": b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 0 +X 0\n"},
+                      ["sky.hdr", "zero size", "scene.xml:3"]),
+    "unsorted spectrum": ('<scene version="3.0.0">\n  <bsdf type="diffuse" id="b">\n'
+                          '    <spectrum name="reflectance" value="500:0.5, 400:0.2"/>\n'
+                          '  </bsdf>\n</scene>\n', {}, ["scene.xml:3", "wavelength"]),
+    "negative wavelength": ('<scene version="3.0.0">\n  <bsdf type="diffuse" id="b">\n'
+                            '    <spectrum name="reflectance" value="-400:0.5, 500:0.2"/>\n'
+                            '  </bsdf>\n</scene>\n', {}, ["scene.xml:3", "wavelength"]),
+    "include cycle": ('<scene version="3.0.0">\n  <include filename="part.xml"/>\n</scene>\n',
+                      {"part.xml": b'<scene version="3.0.0">\n<include filename="scene.xml"/>'
+                                   b"\n</scene>\n"}, ["part.xml:2", "include cycle"]),
+    "missing include": ('<scene version="3.0.0">\n\n  <include filename="gone.xml"/>\n</scene>\n',
+                        {}, ["scene.xml:3", "included file not found"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_scene_files_are_one_line_errors(tmp_path, case):
+    text, files, needles = BAD_FILES[case]
+    (tmp_path / "scene.xml").write_text(text)
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    result = runner.invoke(app, ["params", str(tmp_path / "scene.xml")])
+    message = result.output.strip()
+    assert result.exit_code == 1, message
+    assert "Traceback" not in message and len(message.splitlines()) == 1, message
+    for needle in needles:
+        assert needle in message, message
