@@ -246,3 +246,15 @@ def test_radiance_hdr_images_decode_as_mitsuba(tmp_path, rle):
         int) - 136), 0.0)
     np.testing.assert_array_equal(read_bitmap(path, raw=False), expected.astype(np.float32))
     assert np.abs(expected - rgb).max() < 40 / 128  # the encoding itself is faithful
+
+
+@pytest.mark.parametrize("rfilter, ok", [("box", True), ("gaussian", False)])
+def test_sample_border_is_read_where_it_changes_nothing(tmp_path, rfilter, ok):
+    path = write(tmp_path, "", sensor=False)
+    path.write_text('<scene version="3.0.0"><sensor type="perspective">'
+                    '<film type="hdrfilm"><boolean name="sample_border" value="true"/>'
+                    f'<rfilter type="{rfilter}"/></film></sensor></scene>')
+    if ok:
+        assert load_scene(path).sensors[0].rfilter.type == "box"
+    else:
+        assert "sample_border with a gaussian filter is not supported" in load_error(path)

@@ -336,7 +336,13 @@ class SceneBuilder:
         element_filter = props.take_one("rfilter")
         rfilter = (self.rfilter(element_filter) if element_filter is not None
                    else Filter(DEFAULT_FILTER, source=self.source(element)))
-        props.finish(("width", "height"), ignored=IGNORED_FILM_PROPERTIES)
+        if props.boolean("sample_border", False) and rfilter.type != "box":
+            # samples outside the film would reach its border pixels through the filter
+            raise self.error(props.named["sample_border"], f"sample_border with a "
+                             f"{rfilter.type} filter is not supported",
+                             hint="remove it (it changes only the border pixels) or use a "
+                             "box filter")
+        props.finish(("width", "height", "sample_border"), ignored=IGNORED_FILM_PROPERTIES)
         return width, height, rfilter
 
     def rfilter(self, element: Element) -> Filter:
