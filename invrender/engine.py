@@ -33,6 +33,7 @@ from invrender.state import (
     EMITTER_INTS,
     EMITTER_PLUGIN,
     EMITTER_PLUGIN_FLOATS,
+    EMITTER_TEXTURES,
     FILTER_FLOATS,
     SENSOR_FLOATS,
     SENSOR_INTS,
@@ -276,6 +277,9 @@ class Engine:
             plugin = EMITTERS[e.type]
             em_type[k] = cfg.code("emitters", e.type)
             em_ints[k, 0] = lay.texture_index[id(e.textures[plugin.textures[0]])]
+            assert len(plugin.textures) <= EMITTER_TEXTURES, e.type
+            for j, name in enumerate(plugin.textures):
+                em_ints[k, EMITTER_TEXTURES + j] = lay.texture_index[id(e.textures[name])]
             packed = plugin.pack(e)
             assert len(packed) <= EMITTER_PLUGIN_FLOATS, e.type
             self._em_floats[k, selection.PMF] = pmf[k]

@@ -21,13 +21,16 @@ CASES = [
     ("point_light", "cube.translate"),  # a receiver moving under a point light
     ("spot_light", "_unnamed_0.intensity.value"),
     ("spot_light", "floor.translate"),  # the cone's falloff over a moving receiver
+    ("spot_light", "_unnamed_0.cutoff_angle"),
+    ("spot_light", "_unnamed_0.beam_width"),
     ("directional", "_unnamed_0.irradiance.value"),
     ("envmap", "environment.data"),
+    ("envmap", "environment.scale"),
     ("envmap", "sphere.translate"),
     ("checker_spectrum", "floor.bsdf.reflectance.color1.value"),
     ("smooth_ply", "smooth.vertex_positions"),  # through the recomputed vertex normals
 ]
-TRANSLATIONS = ("translate",)
+TRANSLATIONS = ("translate",)  # kinds whose direction is a 3-vector
 
 
 def load(name):

@@ -4,7 +4,7 @@ direction, times ``scale``, rotated by ``to_world``; sampled in proportion to lu
 Lookup as Mitsuba 3.9: the local direction v = to_world^-1 d has u = atan2(v.x, -v.z) / 2 pi
 (wrapping) and v = acos(v.y) / pi; texel column i sits at u = (i + 1/2) / W and row j at
 v = j / (H - 1) (rows at the poles, clamped), interpolated bilinearly. The texels are the
-parameter ``<id>.data`` (differentiable).
+parameter ``<id>.data`` and the scale ``<id>.scale`` (both differentiable).
 
 Sampling (ours; Mitsuba's differs, the image does not): the uv square is cut into W x H
 cells, each chosen with probability proportional to the largest luminance the lookup
@@ -21,14 +21,21 @@ import taichi as ti
 from invrender import structs
 from invrender.emitters.base import EmitterPlugin
 from invrender.emitters.selection import selection_pmf
-from invrender.state import EMITTER_FLOATS, EMITTER_INTS, EMITTER_PLUGIN, TEXTURE_INTS
+from invrender.state import (
+    EMITTER_FLOATS,
+    EMITTER_INTS,
+    EMITTER_PLUGIN,
+    EMITTER_TEXTURES,
+    TEXTURE_INTS,
+)
+from invrender.textures import scalar
 from invrender.textures.bitmap import floor_int, texel
 
 vec2 = ti.math.vec2
 vec3 = ti.math.vec3
 PI = math.pi
-# floats: world -> local rows 9, local -> world rows 9, scale
-TO_WORLD, SCALE = 9, 18
+# floats: world -> local rows 9, local -> world rows 9
+TO_WORLD = 9
 
 
 @ti.func
@@ -78,7 +85,7 @@ def radiance_at(g: ti.template(), e: ti.i32, uv: vec2) -> vec3:
              + fx * (1.0 - fy) * texel(g, base, w, xb, ya)
              + (1.0 - fx) * fy * texel(g, base, w, xa, yb)
              + fx * fy * texel(g, base, w, xb, yb))
-    return value * _f(g, e, SCALE)
+    return value * scalar.value(g, g.em_ints[EMITTER_INTS * e + EMITTER_TEXTURES + 1])
 
 
 @ti.func
@@ -230,7 +237,8 @@ def parse(builder, props, emitter) -> tuple[str, ...]:
     scale = props.float("scale", 1.0)
     if not (math.isfinite(scale) and scale >= 0.0):
         raise builder.error(props.named["scale"], f"envmap scale must be >= 0, got {scale}")
-    emitter.settings.update(scale=scale, to_world=props.transform())
+    emitter.textures["scale"] = scalar.make(scale)
+    emitter.settings["to_world"] = props.transform()
     if abs(np.linalg.det(emitter.settings["to_world"][:3, :3])) < 1e-12:
         raise builder.error(props.named["to_world"], "the envmap's to_world is singular")
     props.boolean("mis_compensation", False)  # changes the noise only
@@ -239,7 +247,7 @@ def parse(builder, props, emitter) -> tuple[str, ...]:
 
 def pack(emitter) -> list[float]:
     m = np.asarray(emitter.settings["to_world"], np.float64)[:3, :3]
-    return [*np.linalg.inv(m).reshape(-1), *m.reshape(-1), emitter.settings["scale"]]
+    return [*np.linalg.inv(m).reshape(-1), *m.reshape(-1)]
 
 
 def write_xml(emitter, directory) -> list[str]:
@@ -251,12 +259,13 @@ def write_xml(emitter, directory) -> list[str]:
 
     rel = Path("textures") / f"{emitter.id}.data.exr"
     write_exr(Path(directory) / rel, emitter.textures["data"].data)
+    scale = float(emitter.textures["scale"].value[0])
     return [f'<string name="filename" value="{rel.as_posix()}"/>',
-            f'<float name="scale" value="{emitter.settings["scale"]!r}"/>',
-            matrix_xml(emitter.settings["to_world"])]
+            f'<float name="scale" value="{scale!r}"/>', matrix_xml(emitter.settings["to_world"])]
 
 
-PLUGIN = EmitterPlugin(name="envmap", environment=True, textures=("data",), defaults={},
-                       sample=sample, eval=eval, pdf=pdf, replay=replay, parse=parse,
-                       own_textures=("data",), pack=pack, write_xml=write_xml,
-                       names={"data": "data"}, distribution=distribution)
+PLUGIN = EmitterPlugin(name="envmap", environment=True, textures=("data", "scale"),
+                       defaults={}, sample=sample, eval=eval, pdf=pdf, replay=replay,
+                       parse=parse, own_textures=("data", "scale"), pack=pack,
+                       write_xml=write_xml, names={"data": "data", "scale": "scale"},
+                       distribution=distribution)

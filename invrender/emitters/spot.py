@@ -1,6 +1,8 @@
 """Mitsuba's ``spot`` light: a point light shining along its ``to_world`` +z, at full
 ``intensity`` inside ``beam_width`` degrees, falling off linearly in angle to 0 at
-``cutoff_angle`` (default 20, beam width 3/4 of it)."""
+``cutoff_angle`` (default 20, beam width 3/4 of it). Both angles are parameters
+(``<id>.cutoff_angle``, ``<id>.beam_width``), differentiable as in Mitsuba: the image is
+smooth in them wherever the ramp is not empty."""
 
 import math
 
@@ -9,11 +11,13 @@ import taichi as ti
 
 from invrender.emitters import delta
 from invrender.emitters.base import EmitterPlugin
+from invrender.state import EMITTER_INTS, EMITTER_TEXTURES
+from invrender.textures import scalar
 
 vec3 = ti.math.vec3
-# floats: position 3, world -> light 3 x 3 (rows), cos cutoff, cos beam, cutoff (rad),
-# 1 / (cutoff - beam width) (rad)
-COS_CUTOFF, COS_BEAM, CUTOFF, INV_TRANSITION = 12, 13, 14, 15
+# floats: position 3, world -> light 3 x 3 (rows); textures: intensity, the two angles
+CUTOFF, BEAM = 1, 2
+DEGREES = math.pi / 180.0
 
 
 @ti.func
@@ -22,12 +26,13 @@ def falloff(g: ti.template(), e: ti.i32, from_light: vec3):
     local = vec3(delta.vec(g, e, 3).dot(from_light), delta.vec(g, e, 6).dot(from_light),
                  delta.vec(g, e, 9).dot(from_light)).normalized()
     cos_theta = local.z
+    cutoff = scalar.value(g, g.em_ints[EMITTER_INTS * e + EMITTER_TEXTURES + CUTOFF]) * DEGREES
+    beam = scalar.value(g, g.em_ints[EMITTER_INTS * e + EMITTER_TEXTURES + BEAM]) * DEGREES
     result = 0.0
-    if cos_theta > delta.floats(g, e, COS_CUTOFF):
+    if cos_theta > ti.cos(cutoff):
         result = 1.0
-        if cos_theta < delta.floats(g, e, COS_BEAM):
-            result = (delta.floats(g, e, CUTOFF) - ti.acos(ti.min(cos_theta, 1.0))) \
-                * delta.floats(g, e, INV_TRANSITION)
+        if cos_theta < ti.cos(beam):
+            result = (cutoff - ti.acos(ti.min(cos_theta, 1.0))) / (cutoff - beam)
     return result
 
 
@@ -64,27 +69,26 @@ def parse(builder, props, emitter) -> tuple[str, ...]:
     if "texture" in props.named:
         raise builder.error(props.named["texture"], "a spot light's projected texture is not "
                             "supported", hint="remove the texture (the beam is uniform)")
-    emitter.settings.update(cutoff_angle=cutoff, beam_width=beam)
+    emitter.textures["cutoff_angle"] = scalar.make(cutoff)
+    emitter.textures["beam_width"] = scalar.make(beam)
     return (*read, "cutoff_angle", "beam_width")
 
 
 def pack(emitter) -> list[float]:
     m = emitter.settings["to_world"]
-    to_light = np.linalg.inv(m[:3, :3])
-    cutoff = math.radians(emitter.settings["cutoff_angle"])
-    beam = math.radians(emitter.settings["beam_width"])
-    return [*m[:3, 3], *to_light.reshape(-1), math.cos(cutoff), math.cos(beam), cutoff,
-            1.0 / (cutoff - beam)]
+    return [*m[:3, 3], *np.linalg.inv(m[:3, :3]).reshape(-1)]
 
 
 def write_xml(emitter, directory=None) -> list[str]:
-    s = emitter.settings
-    return [delta.matrix_xml(s["to_world"]),
-            f'<float name="cutoff_angle" value="{s["cutoff_angle"]!r}"/>',
-            f'<float name="beam_width" value="{s["beam_width"]!r}"/>']
+    angles = [f'<float name="{n}" value="{float(emitter.textures[n].value[0])!r}"/>'
+              for n in ("cutoff_angle", "beam_width")]
+    return [delta.matrix_xml(emitter.settings["to_world"]), *angles]
 
 
-PLUGIN = EmitterPlugin(name="spot", environment=False, textures=("intensity",),
+PLUGIN = EmitterPlugin(name="spot", environment=False,
+                       textures=("intensity", "cutoff_angle", "beam_width"),
                        defaults={"intensity": 1.0}, sample=sample, eval=delta.no_eval,
-                       pdf=delta.no_pdf, replay=replay, delta=True, parse=parse, pack=pack,
-                       write_xml=write_xml)
+                       pdf=delta.no_pdf, replay=replay, delta=True, parse=parse,
+                       own_textures=("cutoff_angle", "beam_width"), pack=pack,
+                       write_xml=write_xml,
+                       names={"cutoff_angle": "cutoff_angle", "beam_width": "beam_width"})

@@ -3,13 +3,14 @@
 import taichi as ti
 
 from invrender.registry import Registry
-from invrender.textures import bitmap, checkerboard, constant
+from invrender.textures import bitmap, checkerboard, constant, scalar
 from invrender.textures.base import TexturePlugin
 
 TEXTURES: Registry[TexturePlugin] = Registry("texture")
 TEXTURES.register(constant.PLUGIN)
 TEXTURES.register(bitmap.PLUGIN)
 TEXTURES.register(checkerboard.PLUGIN)
+TEXTURES.register(scalar.PLUGIN)
 
 
 @ti.func
