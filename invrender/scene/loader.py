@@ -336,13 +336,14 @@ class SceneBuilder:
         element_filter = props.take_one("rfilter")
         rfilter = (self.rfilter(element_filter) if element_filter is not None
                    else Filter(DEFAULT_FILTER, source=self.source(element)))
-        if props.boolean("sample_border", False) and rfilter.type != "box":
-            # samples outside the film would reach its border pixels through the filter
-            raise self.error(props.named["sample_border"], f"sample_border with a "
-                             f"{rfilter.type} filter is not supported",
-                             hint="remove it (it changes only the border pixels) or use a "
-                             "box filter")
-        props.finish(("width", "height", "sample_border"), ignored=IGNORED_FILM_PROPERTIES)
+        for name in ("sample_border", "high_quality_edges"):  # the second: Mitsuba 0.6's
+            if props.boolean(name, False) and rfilter.type != "box":
+                # samples outside the film would reach its border pixels through the filter
+                raise self.error(props.named[name], f"{name} with a {rfilter.type} filter "
+                                 "is not supported", hint="remove it (it changes only the "
+                                 "border pixels) or use a box filter")
+        props.finish(("width", "height", "sample_border", "high_quality_edges"),
+                     ignored=IGNORED_FILM_PROPERTIES)
         return width, height, rfilter
 
     def rfilter(self, element: Element) -> Filter:
