@@ -18,6 +18,7 @@
 #   direct_hide       direct integrator, emitter_samples 2, bsdf_samples 3, hide_emitters
 #   path_hide_env     path max_depth 4 with hide_emitters under an envmap
 #   include           <include> of include_part.xml and <path> for a bare mesh filename
+#   serialized        serialized meshes (shape_index 0 with normals and uvs, 1 without)
 # Their meshes and images (sky.exr, sky.png, ico_smooth.ply, ico_flat.ply, inc_meshes/wedge.obj)
 # come from tests/data/mitsuba/scenes13/make_assets.py (project venv; deterministic). The bitmap
 # of checker_spectrum is scenes/assets/checker.png.
@@ -28,6 +29,7 @@
 #   point_light 1.0 s (0.8), spot_light 1.2 s (0.9), directional 1.7 s (1.5), envmap 2.5 s (2.2),
 #   envmap_png 2.3 s (2.1), smooth_ply 2.2 s (1.9), shapes 1.0 s (0.8), checker_spectrum 2.7 s
 #   (2.5), direct_hide 2.0 s (1.7), path_hide_env 2.7 s (2.4), include 1.1 s (0.8); 20 s for all
+#   serialized 4.5 s (added later, same machine)
 #   eleven. Data: about 110 KB per scene (two 64 x 64 EXRs, the blocks, the json), 1.2 MB in all.
 # Reruns agree to float rounding, not bit for bit: the LLVM backend's film accumulation order
 # varies between runs.
@@ -51,7 +53,7 @@ TOOL=$SHARED/tools/mitsuba_reference.py
 DIR=tests/data/mitsuba/scenes13
 RES=64 K=32 SPP=256
 
-ALL=(point_light spot_light directional envmap envmap_png smooth_ply shapes checker_spectrum
+ALL=(serialized point_light spot_light directional envmap envmap_png smooth_ply shapes checker_spectrum
      direct_hide path_hide_env include)
 SCENES=("$@")
 [ ${#SCENES[@]} -eq 0 ] && SCENES=("${ALL[@]}")

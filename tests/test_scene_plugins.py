@@ -1,6 +1,6 @@
 """Scenes of the plugins Mitsuba users meet first (lights, environment maps, spectra,
-shapes, shading normals, integrators, XML structure) against Mitsuba 3: the eleven scenes
-of tests/data/mitsuba/scenes13/, references made by bench/mitsuba_scene_references.sh
+shapes, shading normals, integrators, XML structure) against Mitsuba 3: the scenes of
+tests/data/mitsuba/scenes13/, references made by bench/mitsuba_scene_references.sh
 (K = 32 x 256 spp at 64 x 64, Mitsuba 3.9.1 llvm_ad_rgb).
 
 K = 16 renders of ours at 64 spp each, compared by the reference README's rule with block
@@ -22,7 +22,8 @@ from invrender.image_io import read_exr
 DATA = Path(__file__).resolve().parent / "data" / "mitsuba" / "scenes13"
 K, SPP = 16, 64
 SCENES = ["point_light", "spot_light", "directional", "envmap", "envmap_png", "smooth_ply",
-          "shapes", "checker_spectrum", "direct_hide", "path_hide_env", "include"]
+          "shapes", "checker_spectrum", "direct_hide", "path_hide_env", "include",
+          "serialized"]
 
 
 def reference(name):

@@ -57,6 +57,25 @@ def write_ply(path: str, v: np.ndarray, f: np.ndarray, n: np.ndarray | None) -> 
         fh.write(face.tobytes())
 
 
+def write_meshes_serialized(trimesh) -> None:
+    """shapes.serialized: sub-mesh 0 a smooth icosphere (normals and uvs), 1 a torus without
+    normals (the loader computes them, as Mitsuba does); written by our own writer."""
+    from invrender.geometry.mesh import MeshData
+    from invrender.geometry.serialized import write_serialized
+
+    ico = trimesh.creation.icosphere(subdivisions=2, radius=1.0)
+    v = np.asarray(ico.vertices, np.float64)
+    n = v / np.linalg.norm(v, axis=1, keepdims=True)
+    uv = np.stack([0.5 + np.arctan2(n[:, 0], n[:, 2]) / (2 * np.pi),
+                   np.arccos(np.clip(n[:, 1], -1, 1)) / np.pi], -1)
+    torus = trimesh.creation.torus(major_radius=0.8, minor_radius=0.3, major_sections=24,
+                                   minor_sections=12)
+    write_serialized(os.path.join(HERE, "shapes.serialized"), [
+        MeshData(v, np.asarray(ico.faces, np.int32), uv, n),
+        MeshData(np.asarray(torus.vertices, np.float64), np.asarray(torus.faces, np.int32),
+                 None, None)], names=["ico", "torus"])
+
+
 def main() -> None:
     import OpenEXR
     import trimesh
@@ -77,6 +96,7 @@ def main() -> None:
     n = v / np.linalg.norm(v, axis=1, keepdims=True)
     write_ply(os.path.join(HERE, "ico_smooth.ply"), v, f, n)
     write_ply(os.path.join(HERE, "ico_flat.ply"), v, f, None)
+    write_meshes_serialized(trimesh)
 
     # wedge: triangle (x, y) = (-0.5, 0), (0.5, 0), (0, 0.8) extruded along z from -0.4 to 0.4
     tri = np.array([[-0.5, 0.0], [0.5, 0.0], [0.0, 0.8]])
