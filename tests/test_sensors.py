@@ -23,7 +23,6 @@ from invrender.errors import InvrenderError
 from invrender.image_io import read_exr
 from invrender.scene.writer import write_scene
 from invrender.sensors import perspective
-from invrender.sensors.base import settings
 from invrender.sensors.rays import camera_rays
 from invrender.sensors.registry import SENSORS
 from tests.conftest import SCENES
@@ -144,7 +143,7 @@ def test_the_writer_round_trips_every_sensor(tmp_path):
     for k, (a, b) in enumerate(zip(first.sensors, again.sensors, strict=True)):
         assert (a.id, a.fov, a.fov_axis, a.near_clip, a.far_clip, a.width, a.height) == (
             b.id, b.fov, b.fov_axis, b.near_clip, b.far_clip, b.width, b.height)
-        assert settings(a) == settings(b) and np.array_equal(a.to_world, b.to_world)
+        assert a.settings == b.settings and np.array_equal(a.to_world, b.to_world)
         case = RAYS[a.id]
         film = np.asarray(case["film"]) * [a.width, a.height]
         for x, y in zip(camera_rays(first, film, case["aperture"], sensor=k),
@@ -166,7 +165,7 @@ def test_a_scene_without_sensor_gets_mitsubas_default_camera(tmp_path):
     np.testing.assert_allclose(s.to_world, ref["to_world"], rtol=0, atol=1e-6)
     for name in ("near_clip", "far_clip"):
         assert getattr(s, name) == pytest.approx(ref[name], rel=1e-6)
-    assert settings(s)["focus_distance"] == pytest.approx(ref["focus_distance"], rel=1e-6)
+    assert s.settings["focus_distance"] == pytest.approx(ref["focus_distance"], rel=1e-6)
     assert (s.width, s.height, s.spp, s.rfilter.type) == (768, 576, 4, "gaussian")
     assert any("no <sensor>" in note for note in scene.notes)
 
@@ -257,7 +256,7 @@ def test_geometry_derivatives_through_a_thin_lens_are_refused(tmp_path):
     invrender.render_grad(scene, ["red.reflectance.value"], target=target, spp=1)
     invrender.render_grad(scene, ["smallbox.translate"], target=target, spp=1,
                           boundary=False)
-    settings(scene.sensor(0))["aperture_radius"] = 0.0
+    scene.sensor(0).settings["aperture_radius"] = 0.0
     assert isinstance(SENSORS["thinlens"].projection(scene.sensor(0)), perspective.Projection)
 
 

@@ -138,6 +138,7 @@ class Sensor:
     rfilter: Filter = field(default_factory=Filter)
     id: str = "sensor"
     source: Source | None = None
+    settings: dict = field(default_factory=dict)  # the plugin's own: aperture, focus, ...
 
 
 @dataclass

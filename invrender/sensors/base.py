@@ -36,16 +36,6 @@ class SensorPlugin:
     no_projection: str = ""
 
 
-def settings(sensor) -> dict:
-    """The plugin's own settings of a sensor (principal point, aperture, focus distance),
-    kept in ``sensor.settings`` (made empty if the sensor has none yet)."""
-    own = getattr(sensor, "settings", None)
-    if own is None:
-        own = {}
-        sensor.settings = own
-    return own
-
-
 def parse_clip(builder, props, sensor) -> tuple[str, ...]:
     """Mitsuba's ProjectiveCamera: near_clip (> 0), far_clip (> near_clip), and
     focus_distance (default far_clip), which only the thin lens uses."""
@@ -59,7 +49,7 @@ def parse_clip(builder, props, sensor) -> tuple[str, ...]:
                             f"near_clip ({sensor.near_clip}) must be smaller than far_clip "
                             f"({sensor.far_clip})")
     if "focus_distance" in props.named:
-        settings(sensor)["focus_distance"] = props.float("focus_distance")
+        sensor.settings["focus_distance"] = props.float("focus_distance")
     return ("near_clip", "far_clip", "focus_distance")
 
 
@@ -76,7 +66,7 @@ def check_rigid(builder, props, sensor) -> None:
 def clip_xml(sensor) -> list[str]:
     lines = [f'    <float name="near_clip" value="{sensor.near_clip!r}"/>',
              f'    <float name="far_clip" value="{sensor.far_clip!r}"/>']
-    focus = settings(sensor).get("focus_distance")
+    focus = sensor.settings.get("focus_distance")
     if focus is not None:
         lines.append(f'    <float name="focus_distance" value="{float(focus)!r}"/>')
     return lines

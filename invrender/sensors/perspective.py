@@ -20,7 +20,6 @@ from invrender.sensors.base import (
     check_rigid,
     clip_xml,
     parse_clip,
-    settings,
     to_world_xml,
 )
 from invrender.state import SENSOR_FLOATS
@@ -121,7 +120,7 @@ def pack_pinhole(sensor, extra=(0.0, 0.0)) -> np.ndarray:
 
 
 def principal_point(sensor) -> tuple[float, float]:
-    own = settings(sensor)
+    own = sensor.settings
     return (float(own.get("principal_point_offset_x", 0.0)),
             float(own.get("principal_point_offset_y", 0.0)))
 
@@ -206,7 +205,7 @@ def parse(builder, props, sensor) -> tuple[str, ...]:
     far_clip, focus_distance (ignored); a rigid to_world."""
     names = parse_fov(builder, props, sensor) + parse_clip(builder, props, sensor)
     check_rigid(builder, props, sensor)
-    own = settings(sensor)
+    own = sensor.settings
     for name in ("principal_point_offset_x", "principal_point_offset_y"):
         if name in props.named:
             own[name] = props.float(name)
@@ -229,7 +228,7 @@ def place_default(sensor, meshes) -> None:
     distance = extents.max() / (2.0 * math.tan(math.radians(45.0 * 0.5)))
     sensor.far_clip = float(extents.max() * 5 + distance)
     sensor.near_clip = float(distance / 100)
-    settings(sensor)["focus_distance"] = float(distance + extents[2] / 2)
+    sensor.settings["focus_distance"] = float(distance + extents[2] / 2)
     sensor.to_world = np.eye(4)
     sensor.to_world[:3, 3] = center[0], center[1], lo[2] - distance
 

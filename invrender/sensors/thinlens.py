@@ -26,7 +26,6 @@ from invrender.sensors.base import (
     check_rigid,
     clip_xml,
     parse_clip,
-    settings,
     to_world_xml,
 )
 from invrender.state import SENSOR_FLOATS
@@ -37,11 +36,11 @@ vec3 = ti.math.vec3
 
 
 def aperture_radius(sensor) -> float:
-    return float(settings(sensor).get("aperture_radius", 0.0))
+    return float(sensor.settings.get("aperture_radius", 0.0))
 
 
 def focus_distance(sensor) -> float:
-    return float(settings(sensor).get("focus_distance", sensor.far_clip))
+    return float(sensor.settings.get("focus_distance", sensor.far_clip))
 
 
 def pack(sensor) -> np.ndarray:
@@ -97,7 +96,7 @@ def parse(builder, props, sensor) -> tuple[str, ...]:
     near_clip, far_clip; a rigid to_world."""
     names = perspective.parse_fov(builder, props, sensor) + parse_clip(builder, props, sensor)
     check_rigid(builder, props, sensor)
-    own = settings(sensor)
+    own = sensor.settings
     own["aperture_radius"] = props.float("aperture_radius")
     own.setdefault("focus_distance", sensor.far_clip)
     if not own["focus_distance"] > 0.0:  # Mitsuba's rays would be NaN or point backwards
