@@ -65,3 +65,18 @@ def power_heuristic(a, b):
     if a2 > 0.0:
         w = a2 / (a2 + b * b)
     return w
+
+
+@ti.func
+def search_cdf(cdf: ti.template(), first: ti.i32, n: ti.i32, u) -> ti.i32:
+    """The index i in [0, n) of the first inclusive CDF entry cdf[first + i] above u
+    (binary search: what a discrete distribution samples with u)."""
+    lo = first
+    hi = first + n - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if cdf[mid] <= u:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - first

@@ -13,6 +13,15 @@ REFERENCE = ROOT.parent / "shared" / "reference"
 TEST_ARCH = os.environ.get("INVRENDER_TEST_ARCH", "cpu")
 
 
+@pytest.fixture
+def f64(test_arch):
+    """Double precision for finite differences; the autouse fixture above goes back to
+    float32 before the next test."""
+    from invrender import runtime
+
+    return runtime.init(test_arch, precision="f64")
+
+
 @pytest.fixture(scope="session")
 def test_arch() -> str:
     return TEST_ARCH

@@ -87,13 +87,6 @@ def test_forward_and_reverse_are_transposes(scene_name, param):
         np.testing.assert_allclose(diff.gradient(pmap, param), jtw, rtol=1e-6)
 
 
-@pytest.fixture
-def f64(test_arch):
-    """Double precision for finite differences; back to float32 afterwards."""
-    yield runtime.init(test_arch, precision="f64")
-    runtime.init(test_arch, precision="f32")
-
-
 @pytest.mark.parametrize("scene_name, param", CASES)
 def test_finite_differences_in_double_precision(f64, scene_name, param):
     """Central differences of the replay on fixed records agree to ~1e-6 relative."""

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import invrender
-from invrender import runtime
 from invrender.autodiff import DiffRenderer
 from invrender.gradients import check_grad
 
@@ -53,12 +52,6 @@ def test_forward_and_reverse_are_transposes(name, param):
     lhs, rhs = float((w * jv).sum()), float((jtw * v).sum())
     assert lhs == pytest.approx(rhs, rel=2e-4, abs=1e-6 * float(np.abs(jv).sum())), (lhs, rhs)
     assert abs(rhs) > 0
-
-
-@pytest.fixture
-def f64(test_arch):
-    yield runtime.init(test_arch, precision="f64")
-    runtime.init(test_arch, precision="f32")
 
 
 @pytest.mark.parametrize("name, param", CASES)

@@ -9,7 +9,7 @@ import pytest
 import taichi as ti
 
 import invrender
-from invrender import runtime, structs
+from invrender import structs
 from invrender.bsdfs.base import BsdfPlugin
 from invrender.bsdfs.registry import BSDFS
 from invrender.emitters.base import EmitterPlugin
@@ -131,12 +131,6 @@ def test_toy_plugins_load_render_and_list_parameters(tmp_path, toy_plugins):
     # the sky lights the box through its open side
     no_sky = invrender.render(toy_scene(tmp_path, sky=False), spp=4, seed=2)
     assert image.sum() > no_sky.sum()
-
-
-@pytest.fixture
-def f64(test_arch):
-    yield runtime.init(test_arch, precision="f64")
-    runtime.init(test_arch, precision="f32")
 
 
 @pytest.mark.parametrize("param", ["red.tint.value", "red.reflectance.value",

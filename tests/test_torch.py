@@ -82,12 +82,6 @@ def test_float32_parameters_and_loss():
     np.testing.assert_allclose(x.grad.numpy(), g, rtol=1e-5, atol=1e-5 * np.abs(g).max())
 
 
-@pytest.fixture
-def f64(test_arch):
-    """Double precision for gradcheck; the autouse fixture goes back to float32."""
-    return runtime.init(test_arch, precision="f64")
-
-
 @pytest.mark.parametrize("param", ["red.reflectance.value", "light.emitter.radiance.value"])
 def test_gradcheck_rgb_full_jacobian(f64, param):
     """Every entry of the Jacobian of a 4x4 image against central differences of

@@ -10,24 +10,16 @@ from invrender.geometry.intersect import triangle
 from invrender.shading import surface_uv
 from invrender.state import EMITTER_FLOATS, EMITTER_INTS
 from invrender.textures.registry import lookup
-from invrender.warp import square_to_uniform_triangle
+from invrender.warp import search_cdf, square_to_uniform_triangle
 
 vec3 = ti.math.vec3
 
 
 @ti.func
 def _pick_triangle(g: ti.template(), e: ti.i32, u) -> ti.i32:
-    """Binary search in the emitter's area CDF."""
+    """A triangle of emitter e, in proportion to its area (the emitter's area CDF)."""
     first = g.em_ints[EMITTER_INTS * e + 1]
-    lo = first
-    hi = first + g.em_ints[EMITTER_INTS * e + 2] - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if g.em_cdf[mid] <= u:
-            lo = mid + 1
-        else:
-            hi = mid
-    return g.em_tris[lo]
+    return g.em_tris[first + search_cdf(g.em_cdf, first, g.em_ints[EMITTER_INTS * e + 2], u)]
 
 
 @ti.func

@@ -37,6 +37,16 @@ def intensity(g: ti.template(), e: ti.i32) -> vec3:
 
 
 @ti.func
+def toward(g: ti.template(), e: ti.i32, x: vec3):
+    """The light's position p (its first three floats), the unit direction from x to it
+    and the distance."""
+    p = vec(g, e, 0)
+    to_p = p - x
+    dist = to_p.norm()
+    return p, to_p / ti.max(dist, 1e-30), dist
+
+
+@ti.func
 def light_sample(g: ti.template(), e: ti.i32, d: vec3, dist, radiance: vec3, pos: vec3):
     pmf = selection_pmf(g, e)
     return structs.LightSample(d=d, dist=dist, pdf=pmf, radiance=radiance, tri=-1, pos=pos,

@@ -30,6 +30,7 @@ from invrender.state import (
 )
 from invrender.textures import scalar
 from invrender.textures.bitmap import floor_int, texel
+from invrender.warp import search_cdf
 
 vec2 = ti.math.vec2
 vec3 = ti.math.vec3
@@ -89,20 +90,6 @@ def radiance_at(g: ti.template(), e: ti.i32, uv: vec2) -> vec3:
 
 
 @ti.func
-def _search(g: ti.template(), lo0: ti.i32, n: ti.i32, u) -> ti.i32:
-    """The first index in env_cdf[lo0, lo0 + n) whose inclusive CDF exceeds u."""
-    lo = lo0
-    hi = lo0 + n - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if g.env_cdf[mid] <= u:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo - lo0
-
-
-@ti.func
 def _cell_pmf(g: ti.template(), e: ti.i32, i: ti.i32, j: ti.i32):
     start = g.em_ints[EMITTER_INTS * e + 1]
     base, w, h = _size(g, e)
@@ -128,11 +115,11 @@ def _density(g: ti.template(), e: ti.i32, uv: vec2, sin_theta):
 def sample(g: ti.template(), e: ti.i32, x: vec3, u_tri, u1, u2):
     start = g.em_ints[EMITTER_INTS * e + 1]
     base, w, h = _size(g, e)
-    j = _search(g, start, h, u1)
+    j = search_cdf(g.env_cdf, start, h, u1)
     p_before = g.env_cdf[start + j - 1] if j > 0 else 0.0
     fy = (u1 - p_before) / ti.max(g.env_cdf[start + j] - p_before, 1e-30)
     row = start + h + j * w
-    i = _search(g, row, w, u2)
+    i = search_cdf(g.env_cdf, row, w, u2)
     q_before = g.env_cdf[row + i - 1] if i > 0 else 0.0
     fx = (u2 - q_before) / ti.max(g.env_cdf[row + i] - q_before, 1e-30)
     uv = vec2((i + ti.min(fx, 1.0)) / w, (j + ti.min(fy, 1.0)) / h)
@@ -215,19 +202,10 @@ def distribution(emitter, data: np.ndarray) -> np.ndarray:
 
 def parse(builder, props, emitter) -> tuple[str, ...]:
     """filename (EXR, HDR or an 8/16-bit image), scale, to_world."""
-    from invrender.errors import SceneError
-    from invrender.scene.bitmaps import read_bitmap
     from invrender.scene.description import Texture
 
     element = props.named.get("filename", props.owner)
-    filename = builder.resolve(props.string("filename"), element)
-    if not filename.is_file():
-        raise builder.error(element, f"environment map not found: {filename}",
-                            hint="relative paths start at the XML file's folder")
-    try:
-        data = read_bitmap(filename, False)
-    except SceneError as err:
-        raise builder.loaded_by(element, err) from None
+    filename, data = builder.image(props, props.owner, False, "environment map")
     if data.shape[0] < 2 or data.shape[1] < 1:
         raise builder.error(element, f"environment map {filename.name} is "
                             f"{data.shape[1]} x {data.shape[0]} pixels; it needs at least "

@@ -11,10 +11,7 @@ vec3 = ti.math.vec3
 
 @ti.func
 def sample(g: ti.template(), e: ti.i32, x: vec3, u_tri, u1, u2):
-    p = delta.vec(g, e, 0)
-    to_p = p - x
-    dist = to_p.norm()
-    d = to_p / ti.max(dist, 1e-30)
+    p, d, dist = delta.toward(g, e, x)
     return delta.light_sample(g, e, d, dist, delta.intensity(g, e) / (dist * dist), p)
 
 

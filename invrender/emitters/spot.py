@@ -38,10 +38,7 @@ def falloff(g: ti.template(), e: ti.i32, from_light: vec3):
 
 @ti.func
 def sample(g: ti.template(), e: ti.i32, x: vec3, u_tri, u1, u2):
-    p = delta.vec(g, e, 0)
-    to_p = p - x
-    dist = to_p.norm()
-    d = to_p / ti.max(dist, 1e-30)
+    p, d, dist = delta.toward(g, e, x)
     radiance = delta.intensity(g, e) * (falloff(g, e, -d) / (dist * dist))
     ls = delta.light_sample(g, e, d, dist, radiance, p)
     if radiance.max() <= 0.0:

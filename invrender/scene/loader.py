@@ -53,7 +53,8 @@ PATH_INTEGRATORS = ("path", "prb", "prb_basic", "path_replay", "direct_projectiv
 SAME_AS_PATH = ("volpath", "volpathmis", "ptracer")
 # Mitsuba's settings of the projective integrators that steer their boundary sampling.
 PROJECTIVE_SETTINGS = ("sppc", "sppp", "sppi", "guiding", "guiding_proj", "guiding_rounds")
-SHAPE_TYPES = ("obj", "ply", "serialized", "rectangle", "cube", "sphere", "disk", "cylinder")
+SHAPE_TYPES = ("obj", "ply", "serialized", "rectangle", "cube", "sphere", "disk", "cylinder",
+               "bsplinecurve")
 MESH_FILE_TYPES = ("obj", "ply", "serialized")
 SHAPE_PROPERTIES = {
     "obj": ("filename", "face_normals", "flip_tex_coords", "flip_normals", "to_world"),
@@ -64,6 +65,9 @@ SHAPE_PROPERTIES = {
     "sphere": ("center", "radius", "flip_normals", "to_world"),
     "disk": ("flip_normals", "to_world"),
     "cylinder": ("p0", "p1", "radius", "flip_normals", "to_world"),
+    # silhouette_sampling_weight (every Mitsuba shape reads it) only steers the projective
+    # integrators' silhouette sampling; the curve has no flip_normals in Mitsuba
+    "bsplinecurve": ("filename", "to_world", "silhouette_sampling_weight"),
 }
 # Film settings that only concern how Mitsuba writes its output file.
 IGNORED_FILM_PROPERTIES = ("pixel_format", "component_format", "file_format", "banner")
@@ -162,6 +166,21 @@ class SceneBuilder:
         """``err`` (about a mesh or image file) with a hint naming the element that read it."""
         return SceneError(err.message, file=err.file, line=err.line,
                           hint=f"loaded by {self.file_of(element)}:{element.line}")
+
+    def image(self, props: Props, owner: Element, raw: bool, what: str):
+        """(path, texels) of the image file a plugin names in ``filename``: found as
+        Mitsuba finds files, read as its ``bitmap`` reads them; errors name the element."""
+        from invrender.scene.bitmaps import read_bitmap
+
+        element = props.named.get("filename", owner)
+        filename = self.resolve(props.string("filename"), element)
+        if not filename.is_file():
+            raise self.error(element, f"{what} not found: {filename}",
+                             hint="relative paths start at the XML file's folder")
+        try:
+            return filename, read_bitmap(filename, raw)
+        except SceneError as err:
+            raise self.loaded_by(element, err) from None
 
     def resolve(self, filename: str, element: Element | None = None) -> Path:
         """A file name as Mitsuba finds it: in the ``<path>`` folders, then the scene's."""
@@ -473,6 +492,8 @@ class SceneBuilder:
                     "sphere": meshes.uv_sphere, "disk": meshes.disk}
         if kind == "cylinder":
             return self.cylinder_geometry(element, props), None, False
+        if kind == "bsplinecurve":
+            return self.curve_geometry(element, props)
         if kind not in MESH_FILE_TYPES:
             return builders[kind](), None, False
         filename = self.resolve(props.string("filename"), props.named.get("filename"))
@@ -501,6 +522,32 @@ class SceneBuilder:
         if radius == 0.0:
             raise self.error(props.named.get("radius", element), "the cylinder's radius is 0")
         return meshes.cylinder(p0, p1, radius)
+
+    def curve_geometry(self, element: Element,
+                       props: Props) -> tuple[meshes.MeshData, Path, bool]:
+        """Mitsuba's ``bsplinecurve``: the tube of ``geometry.curves``. Mitsuba moves the
+        control points by ``to_world`` and leaves the radii alone, so the tube is built in
+        world space and handed back in object space (``shape`` applies ``to_world``)."""
+        from invrender.geometry import curves
+
+        if "flip_normals" in props.named:  # Mitsuba: an unreferenced property
+            raise self.error(props.named["flip_normals"], "unsupported property "
+                             "'flip_normals' of a bsplinecurve shape",
+                             hint="supported: " + ", ".join(SHAPE_PROPERTIES["bsplinecurve"]))
+        props.float("silhouette_sampling_weight", 1.0)  # read (a number), changes no image
+        filename = self.resolve(props.string("filename"), props.named.get("filename"))
+        if not filename.is_file():
+            raise self.error(element, f"B-spline curve file not found: {filename}",
+                             hint="relative paths start at the XML file's folder")
+        try:
+            control = curves.read_curves(filename)
+        except SceneError as err:
+            raise self.loaded_by(element, err) from None
+        to_world = props.transform()
+        tube = curves.tube_mesh(control.transformed(to_world))
+        if abs(np.linalg.det(to_world[:3, :3])) < 1e-12:
+            return tube, filename, False  # ``shape`` reports the singular to_world
+        return meshes.transformed(tube, np.linalg.inv(to_world)), filename, False
 
     def shape_bsdf(self, shape_id: str, element: Element, props: Props) -> str:
         """The id of the shape's BSDF: a ``<ref>``, an inline ``<bsdf>`` or Mitsuba's default

@@ -100,24 +100,15 @@ def _write_xml(texture, name, directory, stem):
 
 def _parse(builder, element):
     """``<texture type="bitmap">``: filename, filter_type, wrap_mode, raw."""
-    from invrender.errors import SceneError
-    from invrender.scene.bitmaps import read_bitmap
     from invrender.scene.description import Texture
 
     props = builder.props(element)
-    filename = builder.resolve(props.string("filename"), props.named.get("filename"))
     raw = props.boolean("raw", False)
     filter_type = props.string("filter_type", "bilinear", tuple(FILTERS))
     wrap_mode = props.string("wrap_mode", "repeat", tuple(WRAP_MODES))
     to_uv = props.transform("to_uv") if "to_uv" in props.named else None
+    filename, data = builder.image(props, element, raw, "texture file")
     props.finish(("filename", "filter_type", "wrap_mode", "raw", "to_uv"))
-    if not filename.is_file():
-        raise builder.error(element, f"texture file not found: {filename}",
-                            hint="relative paths start at the XML file's folder")
-    try:
-        data = read_bitmap(filename, raw)
-    except SceneError as err:
-        raise builder.loaded_by(element, err) from None
     texture = Texture("bitmap", data=data, filename=filename, filter_type=filter_type,
                       wrap_mode=wrap_mode, raw=raw)
     if to_uv is not None:
