@@ -117,8 +117,11 @@ def test_named_nested_objects(tmp_path):
     ('<integrator type="prb_basic"><integer name="max_depth" value="4"/></integrator>',
      {"max_depth": 4, "integrator": "path"}, None),
     ('<integrator type="prb_projective"><integer name="sppc" value="8"/></integrator>',
-     {"max_depth": -1}, "sppc are ignored"),
-    ('<integrator type="direct_projective"/>', {"integrator": "path"}, None),
+     {"max_depth": 6}, "sppc are ignored"),
+    ('<integrator type="direct_projective"><integer name="max_depth" value="5"/>'
+     '</integrator>', {"integrator": "path", "max_depth": 2}, None),  # Mitsuba forces 2
+    ('<integrator type="prb"/>', {"max_depth": 6}, None),  # Mitsuba's Python default
+    ('<integrator type="path"/>', {"max_depth": -1}, None),
     ('<integrator type="volpath"><integer name="max_depth" value="5"/></integrator>',
      {"max_depth": 5}, "renders with invrender's path tracer"),
     ('<integrator type="path"><boolean name="hide_emitters" value="true"/></integrator>',

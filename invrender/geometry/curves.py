@@ -104,7 +104,7 @@ def read_curves(path: str | Path) -> Curves:
     points, radii, lines, starts = [], [], [], []
     new_curve = True
 
-    def finish(line: int) -> None:
+    def finish() -> None:
         if not new_curve:
             count = len(points) - starts[-1]
             if count < 4:
@@ -123,7 +123,7 @@ def read_curves(path: str | Path) -> Curves:
         row = row.split(b"\0", 1)[0]  # Mitsuba reads each line as a C string
         text = row.lstrip(b" \t\r")
         if not text:
-            finish(number)
+            finish()
             new_curve = True
             continue
         if new_curve:
@@ -131,10 +131,12 @@ def read_curves(path: str | Path) -> Curves:
             new_curve = False
         values, parsed = _numbers(text)
         shown = row.decode("utf-8", "replace").strip()
-        if not np.all(np.isfinite(np.float32(values[:3]))):
+        with np.errstate(over="ignore"):  # beyond float32: infinite, as in Mitsuba
+            single = np.array(values, np.float64).astype(np.float32)
+        if not np.all(np.isfinite(single[:3])):
             raise SceneError(f"control point with a non-finite position: '{shown}'",
                              file=path, line=number)
-        if not np.isfinite(np.float32(values[3])):
+        if not np.isfinite(single[3]):
             raise SceneError(f"control point with a non-finite radius: '{shown}'",
                              file=path, line=number)
         if parsed < 4:
@@ -147,7 +149,7 @@ def read_curves(path: str | Path) -> Curves:
         lines.append(number)
     if not starts:
         raise SceneError("B-spline curve file without control points", file=path)
-    finish(len(rows))
+    finish()
     counts = np.diff(np.append(starts, len(points)))
     # Mitsuba reads and stores single-precision floats
     return Curves(np.array(points, np.float32).astype(np.float64),
@@ -193,7 +195,9 @@ def local_frame(tangent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rot = guide - tangent * along[:, None]
     length = np.linalg.norm(rot, axis=1, keepdims=True)
     rot = np.where(length > 0, rot / np.where(length > 0, length, 1.0), 0.0)
-    rot[np.abs(along) == 1.0] = (0.0, 1.0, 0.0)  # Mitsuba: "non-consistent at singular points"
+    # Mitsuba: "non-consistent at singular points" (|t . z| == 1; here also where rounding
+    # leaves nothing to normalise)
+    rot[(np.abs(along) == 1.0) | (length[:, 0] == 0)] = (0.0, 1.0, 0.0)
     return rot, np.cross(rot, tangent)
 
 

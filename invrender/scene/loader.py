@@ -49,6 +49,8 @@ SCENE_CHILDREN = ("default", "path", "integrator", "sensor", "bsdf", "texture", 
 # terms stand for the projective ones' sampling) and ``direct`` (path with max_depth 2).
 PATH_INTEGRATORS = ("path", "prb", "prb_basic", "path_replay", "direct_projective",
                     "prb_projective", "direct")
+# Mitsuba's Python differentiable integrators default to max_depth 6, its C++ ones to -1.
+DEFAULT_MAX_DEPTH = {"prb": 6, "prb_basic": 6, "prb_projective": 6}
 # They estimate the same image as ``path`` in a scene without media.
 SAME_AS_PATH = ("volpath", "volpathmis", "ptracer")
 # Mitsuba's settings of the projective integrators that steer their boundary sampling.
@@ -304,7 +306,10 @@ class SceneBuilder:
             props.finish(("emitter_samples", "bsdf_samples", "hide_emitters"))
             return {"integrator": "direct", "max_depth": 2, "rr_depth": 1 << 30,
                     "hide_emitters": hide}
-        settings = {"integrator": "path", "max_depth": props.integer("max_depth", -1, -1),
+        max_depth = props.integer("max_depth", DEFAULT_MAX_DEPTH.get(kind, -1), -1)
+        if kind == "direct_projective":  # Mitsuba sets 2 whatever the file says
+            max_depth = 2
+        settings = {"integrator": "path", "max_depth": max_depth,
                     "rr_depth": props.integer("rr_depth", 5, 1), "hide_emitters": hide}
         ignored = [n for n in PROJECTIVE_SETTINGS if n in props.named]
         if ignored:
