@@ -108,7 +108,9 @@ def _quiet_init(arch, kwargs) -> None:
 def fast_compile():
     """Kernels first launched inside compile without Taichi's advanced optimisations: 2-3x
     less compile time, the same run time (DESIGN §2). Never for a reverse-mode kernel
-    (``.grad``): without them Taichi's reverse mode gives silently wrong gradients."""
+    (``.grad``): without them Taichi's reverse mode gives silently wrong gradients.
+    Starts the default runtime if nothing has started one yet."""
+    current()
     cfg = ti.lang.impl.current_cfg()
     before = cfg.advanced_optimization
     cfg.advanced_optimization = False

@@ -137,3 +137,33 @@ def test_env_scene_with_ply_and_texture_renders():
     assert img.shape == (32, 32, 3) and np.isfinite(img).all()
     # The sky fills the top row: exactly its radiance (primary rays that escape).
     np.testing.assert_allclose(img[0], np.tile([0.8, 0.9, 1.0], (32, 1)), rtol=1e-6)
+
+
+def test_the_first_render_starts_taichi(tmp_path):
+    """Without invrender.init, the first render starts the default runtime (README)."""
+    import subprocess
+    import sys
+
+    code = ("import invrender; s = invrender.load_scene(r'%s', res=4); "
+            "print(invrender.render(s, spp=1).shape)" % (SCENES / "cbox.xml"))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "(4, 4, 3)" in proc.stdout
+
+
+def test_a_channel_black_on_both_sides_agrees():
+    """compare_runs: a channel that is exactly 0 everywhere in both renderers matches (an
+    image-mean z of 0, not 0/0)."""
+    from invrender.compare import block_sums, compare_runs
+
+    rng = np.random.default_rng(0)
+    runs, ref_runs = rng.random((16, 8, 8, 3)), rng.random((32, 8, 8, 3))
+    runs[..., 2] = ref_runs[..., 2] = 0
+    result = compare_runs(runs, ref_runs.mean(0), ref_runs.std(0, ddof=1) / np.sqrt(32),
+                          block_sums(ref_runs))
+    assert result.mean_z[2] == 0 and np.all(np.isfinite(result.mean_z)), result
+    runs[0, 0, 0, 2] = 1.0  # one sample off: no longer "exactly 0 on both sides"
+    other = compare_runs(runs, ref_runs.mean(0), ref_runs.std(0, ddof=1) / np.sqrt(32),
+                         block_sums(ref_runs))
+    assert other.mean_z[2] != 0
