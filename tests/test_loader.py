@@ -565,13 +565,13 @@ def test_malformed_mesh_names_the_mesh_file(tmp_path, name, content, line, expec
     assert f"loaded by {path}:{line_of(path, '<shape')}" in message
 
 
-def test_unreadable_image_names_the_image_and_the_texture_line(tmp_path):
+def test_unreadable_image_names_the_image_and_the_filename_line(tmp_path):
     (tmp_path / "fake.png").write_text("not a png")
     path = write(tmp_path, '<bsdf type="diffuse">\n<texture type="bitmap" name="reflectance">\n'
                  '<string name="filename" value="fake.png"/></texture></bsdf>\n')
     message = load_error(path)
     assert message.startswith(f"{tmp_path / 'fake.png'}: cannot read image")
-    assert f"loaded by {path}:{line_of(path, '<texture')}" in message
+    assert f"loaded by {path}:{line_of(path, 'fake.png')}" in message
 
 
 def test_missing_scene_file(tmp_path):
