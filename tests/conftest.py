@@ -14,12 +14,10 @@ TEST_ARCH = os.environ.get("INVRENDER_TEST_ARCH", "cpu")
 
 
 @pytest.fixture
-def f64(test_arch):
-    """Double precision for finite differences; the autouse fixture above goes back to
-    float32 before the next test."""
-    from invrender import runtime
-
-    return runtime.init(test_arch, precision="f64")
+def f64(taichi_runtime):
+    """Double precision for finite differences (``taichi_runtime`` starts it for the tests
+    that ask for this fixture)."""
+    return taichi_runtime
 
 
 @pytest.fixture(scope="session")
@@ -28,12 +26,15 @@ def test_arch() -> str:
 
 
 @pytest.fixture(autouse=True)
-def taichi_runtime():
+def taichi_runtime(request):
     """Every test starts on Taichi's real backend (CPU unless INVRENDER_TEST_ARCH says) in
-    float32; a test that switched precision or debug mode does not leak it to the next."""
+    float32, or float64 if it asks for ``f64``; a test that switched precision or debug mode
+    does not leak it to the next. Consecutive tests of one precision keep the runtime and
+    its compiled kernels (a restart costs seconds even from the offline cache)."""
     from invrender import runtime
 
-    return runtime.init(TEST_ARCH)
+    precision = "f64" if "f64" in request.fixturenames else "f32"
+    return runtime.init(TEST_ARCH, precision=precision)
 
 
 @pytest.fixture(scope="session")
