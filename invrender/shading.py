@@ -44,8 +44,9 @@ def shading_normal(g: ti.template(), tri: ti.i32, b1, b2, ng: vec3) -> vec3:
         b0 = 1.0 - b1 - b2
         interpolated = vec3(0.0)
         for c in ti.static(range(3)):
-            interpolated[c] = (b0 * g.vnormal[3 * i0 + c] + b1 * g.vnormal[3 * i1 + c]
-                               + b2 * g.vnormal[3 * i2 + c])
+            interpolated[c] = (b0 * ti.cast(g.vnormal[3 * i0 + c], float)
+                               + b1 * ti.cast(g.vnormal[3 * i1 + c], float)
+                               + b2 * ti.cast(g.vnormal[3 * i2 + c], float))
         length = interpolated.norm()
         if length > 0.0:
             n = interpolated / length

@@ -62,7 +62,7 @@ class Capacity:
     def nbytes(self, real_bytes: int) -> int:
         """Memory of a ``RenderState`` of this capacity (its fields; r: the render float)."""
         r = real_bytes
-        per = {"vertices": 72 + 20 * r,  # vtx with grad and dual, uv, normals and their sums
+        per = {"vertices": 216 + 2 * r,  # vtx, normals and their sums with grad and dual, uv
                "triangles": 56 + 13 * r,  # indices and tables, BVH (< 2 nodes), emitter CDF
                "params": 24 + r,  # values with grad and dual, an envmap's CDF
                "bsdfs": 36, "textures": 36 + 8 * r, "emitters": 36 + 24 * r,
@@ -111,9 +111,10 @@ class RenderState:
         # threads differ only in bits that ``autodiff.reproducible`` rounds away
         self.vtx = flat(ti.f64, 3 * c.vertices, True)
         self.uv = flat(real, 2 * c.vertices)
-        # shading normals of meshes with them, and their recompute's sums (geometry/normals)
-        self.vnormal = flat(real, 3 * c.vertices, True)
-        self.vnormal_sum = flat(real, 3 * c.vertices, True)
+        # shading normals of meshes with them, and their recompute's sums (geometry/normals);
+        # float64 like vtx: their gradients are summed by racing threads too
+        self.vnormal = flat(ti.f64, 3 * c.vertices, True)
+        self.vnormal_sum = flat(ti.f64, 3 * c.vertices, True)
         self.tri = flat(ti.i32, 3 * c.triangles)
         self.tri_bsdf = flat(ti.i32, c.triangles)
         self.tri_emitter = flat(ti.i32, c.triangles)  # -1: not an emitter

@@ -54,9 +54,9 @@ class VertexNormals:
                     a1 = self.angle(p2 - p1, p0 - p1)
                     a2 = self.angle(p0 - p2, p1 - p2)
                     for c in ti.static(range(3)):
-                        g.vnormal_sum[3 * idx[0] + c] += a0 * n[c]
-                        g.vnormal_sum[3 * idx[1] + c] += a1 * n[c]
-                        g.vnormal_sum[3 * idx[2] + c] += a2 * n[c]
+                        g.vnormal_sum[3 * idx[0] + c] += ti.cast(a0 * n[c], ti.f64)
+                        g.vnormal_sum[3 * idx[1] + c] += ti.cast(a1 * n[c], ti.f64)
+                        g.vnormal_sum[3 * idx[2] + c] += ti.cast(a2 * n[c], ti.f64)
 
     @ti.func
     def position(self, v: ti.i32) -> vec3:
@@ -73,8 +73,10 @@ class VertexNormals:
     def normalize(self, n_vertices: ti.i32):
         g = self.g
         for i in range(n_vertices):
-            s = vec3(g.vnormal_sum[3 * i], g.vnormal_sum[3 * i + 1], g.vnormal_sum[3 * i + 2])
+            s = vec3(ti.cast(g.vnormal_sum[3 * i], float),
+                     ti.cast(g.vnormal_sum[3 * i + 1], float),
+                     ti.cast(g.vnormal_sum[3 * i + 2], float))
             length = s.norm()
             if length > 0.0:
                 for c in ti.static(range(3)):
-                    g.vnormal[3 * i + c] = s[c] / length
+                    g.vnormal[3 * i + c] = ti.cast(s[c] / length, ti.f64)
