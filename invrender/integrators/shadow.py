@@ -42,6 +42,7 @@ from invrender.integrators.path import ray_epsilon
 from invrender.integrators.replay import vertex_position
 from invrender.shading import bsdf_eval, shading_point, surface_uv
 from invrender.state import EMITTER_INTS
+from invrender.warp import search_cdf
 
 vec2 = ti.math.vec2
 vec3 = ti.math.vec3
@@ -169,16 +170,8 @@ class ShadowKernel:
         g = self.g
         rec = g.rec
         key = sampler.sample_key(seed, ti.u32(i), ti.u32(0x5AD0 + k))
-        # which edge: binary search in the length CDF
-        u = sampler.uniform(key, 0)
-        lo = 0
-        hi = edges.shape[0] - 1
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if cdf[mid] <= u:
-                lo = mid + 1
-            else:
-                hi = mid
+        # which edge: in proportion to length (the length CDF)
+        lo = search_cdf(cdf, 0, edges.shape[0], sampler.uniform(key, 0))
         a = vertex(g, edges[lo, 0])
         b = vertex(g, edges[lo, 1])
         # the vertex as the replay has it (vertex 0 on its camera ray)
