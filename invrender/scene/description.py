@@ -90,7 +90,7 @@ class Mesh:
     bsdf: str | None = None  # id into Scene.bsdfs
     emitter: Emitter | None = None
     to_world: np.ndarray = field(default_factory=lambda: np.eye(4))  # (4, 4)
-    kind: str = "obj"  # obj | ply | rectangle | cube | sphere
+    kind: str = "obj"  # the shape type: obj | ply | serialized | sphere | disk | ...
     filename: Path | None = None
     source: Source | None = None
     pose: dict[str, np.ndarray] = field(default_factory=latent.identity)

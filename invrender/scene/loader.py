@@ -1,16 +1,20 @@
 """Load a Mitsuba 3 XML scene into a plain-Python ``Scene``: plugins from elements.
 
-``xml.py`` reads the file (lines kept, ``<default>``/``$name`` resolved), ``props.py``
-reads each plugin's typed properties, and this module builds the plugins, looking every
+``xml.py`` reads the file (lines kept, ``<default>``/``$name`` resolved, includes spliced),
+``props.py`` reads each plugin's typed properties, and this module builds the plugins
+(top-level BSDFs and textures when first referenced, so references may come before the
+declaration, as Mitsuba resolves them after the whole file), looking every
 type up in its registry (BSDFs, textures, emitters, sensors, filters), so a new plugin needs
 no change here. Things are named as Mitsuba's ``traverse`` names them: objects without an
 id get ``_unnamed_N``; a BSDF declared inline in shape ``s`` without an id is ``s.bsdf``, so
 its parameter is ``s.bsdf.reflectance.value`` in both renderers; a shape without any BSDF
-gets Mitsuba's default, a 0.5 grey diffuse, under the same name. Every ``<sensor>`` is kept;
-a film without ``<rfilter>`` gets Mitsuba's default ``gaussian``.
+gets Mitsuba's default, a 0.5 grey diffuse (black on an emitter), under the same name.
+Every ``<sensor>`` is kept; a film without ``<rfilter>`` gets Mitsuba's default ``gaussian``.
+Where we read the XML differently from Mitsuba (an integrator rendered by our path tracer,
+an unused plugin skipped, the default camera), ``Scene.notes`` says so in one line each.
 
-Approximation, on purpose: ``sphere`` becomes a UV-sphere mesh (``geometry.mesh.uv_sphere``).
-No Taichi here.
+Approximations, on purpose: ``sphere``, ``disk``, ``cylinder`` and ``bsplinecurve`` become
+fine meshes with exact normals (``geometry.mesh``, ``geometry.curves``). No Taichi here.
 """
 
 from __future__ import annotations
