@@ -2,8 +2,8 @@
 
 ``xml.py`` reads the file (lines kept, ``<default>``/``$name`` resolved, includes spliced),
 ``props.py`` reads each plugin's typed properties, and this module builds the plugins
-(top-level BSDFs and textures when first referenced, so references may come before the
-declaration, as Mitsuba resolves them after the whole file), looking every
+(in document order; a top-level BSDF or texture earlier when a reference to it comes
+first, as Mitsuba resolves references after the whole file), looking every
 type up in its registry (BSDFs, textures, emitters, sensors, filters), so a new plugin needs
 no change here. Things are named as Mitsuba's ``traverse`` names them: objects without an
 id get ``_unnamed_N``; a BSDF declared inline in shape ``s`` without an id is ``s.bsdf``, so
