@@ -54,7 +54,7 @@ TOOL=$SHARED/tools/mitsuba_reference.py
 DIR=tests/data/mitsuba/scenes13
 RES=64 K=32 SPP=256
 
-ALL=(serialized point_light spot_light directional envmap envmap_png smooth_ply shapes checker_spectrum
+ALL=(spot_texture serialized point_light spot_light directional envmap envmap_png smooth_ply shapes checker_spectrum
      direct_hide path_hide_env include curve)
 SCENES=("$@")
 [ ${#SCENES[@]} -eq 0 ] && SCENES=("${ALL[@]}")

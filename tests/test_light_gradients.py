@@ -15,9 +15,10 @@ from invrender.gradients import check_grad
 
 DATA = Path(__file__).resolve().parent / "data" / "mitsuba" / "scenes13"
 RES = 24
+CHECKER = Path(__file__).resolve().parents[1] / "scenes" / "assets" / "checker.png"
 # One scene with every new light and texture, so that the kernels compile once per
 # precision: a checkerboard floor, a cube, a smooth icosphere (given vertex normals), lit by
-# a point, a spot, a directional light and an environment map.
+# a point, a spot (with a projected texture), a directional light and an environment map.
 LIGHTS = f"""<scene version="3.0.0">
   <integrator type="path"><integer name="max_depth" value="3"/></integrator>
   <sensor type="perspective"><float name="fov" value="45"/>
@@ -41,7 +42,9 @@ LIGHTS = f"""<scene version="3.0.0">
   <emitter type="spot" id="spot">
     <transform name="to_world"><lookat origin="-1.5, 3, 1" target="-0.3, 0, 0.4"/></transform>
     <float name="cutoff_angle" value="30"/><float name="beam_width" value="18"/>
-    <rgb name="intensity" value="30"/></emitter>
+    <rgb name="intensity" value="30"/>
+    <texture type="bitmap" name="texture">
+      <string name="filename" value="{CHECKER}"/></texture></emitter>
   <emitter type="directional" id="sun"><vector name="direction" x="0.5" y="-1" z="-0.3"/>
     <rgb name="irradiance" value="0.8, 0.8, 0.7"/></emitter>
   <emitter type="envmap" id="sky"><string name="filename" value="{DATA / 'sky.exr'}"/>
@@ -52,6 +55,7 @@ CASES = [
     "spot.intensity.value",
     "spot.cutoff_angle",
     "spot.beam_width",
+    "spot.texture.data",  # its projected texture
     "sun.irradiance.value",
     "sky.data",
     "sky.scale",

@@ -23,7 +23,7 @@ DATA = Path(__file__).resolve().parent / "data" / "mitsuba" / "scenes13"
 K, SPP = 16, 64
 SCENES = ["point_light", "spot_light", "directional", "envmap", "envmap_png", "smooth_ply",
           "shapes", "checker_spectrum", "direct_hide", "path_hide_env", "include",
-          "serialized", "curve"]
+          "serialized", "spot_texture", "curve"]
 
 
 def reference(name):

@@ -2,7 +2,9 @@
 ``intensity`` inside ``beam_width`` degrees, falling off linearly in angle to 0 at
 ``cutoff_angle`` (default 20, beam width 3/4 of it). Both angles are parameters
 (``<id>.cutoff_angle``, ``<id>.beam_width``), differentiable as in Mitsuba: the image is
-smooth in them wherever the ramp is not empty."""
+smooth in them wherever the ramp is not empty. An optional ``texture`` (a bitmap or a
+checkerboard) is projected over the cone: at uv = 1/2 + (x, y) / (2 z tan(cutoff)) of the
+light-space direction, as Mitsuba's."""
 
 import math
 
@@ -13,33 +15,45 @@ from invrender.emitters import delta
 from invrender.emitters.base import EmitterPlugin
 from invrender.state import EMITTER_INTS, EMITTER_TEXTURES
 from invrender.textures import scalar
+from invrender.textures.registry import lookup
 
+vec2 = ti.math.vec2
 vec3 = ti.math.vec3
-# floats: position 3, world -> light 3 x 3 (rows); textures: intensity, the two angles
-CUTOFF, BEAM = 1, 2
+# floats: position 3, world -> light 3 x 3 (rows); textures: intensity, the two angles,
+# the projected texture
+CUTOFF, BEAM, TEXTURE = 1, 2, 3
 DEGREES = math.pi / 180.0
 
 
 @ti.func
-def falloff(g: ti.template(), e: ti.i32, from_light: vec3):
-    """The cone's factor for the world direction from the light towards the receiver."""
+def _texture(g: ti.template(), e: ti.i32, j: ti.template()) -> ti.i32:
+    return g.em_ints[EMITTER_INTS * e + EMITTER_TEXTURES + j]
+
+
+@ti.func
+def emission(g: ti.template(), e: ti.i32, from_light: vec3) -> vec3:
+    """The intensity sent along the world direction from the light towards the receiver:
+    intensity x the cone's falloff x the projected texture."""
     local = vec3(delta.vec(g, e, 3).dot(from_light), delta.vec(g, e, 6).dot(from_light),
-                 delta.vec(g, e, 9).dot(from_light)).normalized()
-    cos_theta = local.z
-    cutoff = scalar.value(g, g.em_ints[EMITTER_INTS * e + EMITTER_TEXTURES + CUTOFF]) * DEGREES
-    beam = scalar.value(g, g.em_ints[EMITTER_INTS * e + EMITTER_TEXTURES + BEAM]) * DEGREES
-    result = 0.0
+                 delta.vec(g, e, 9).dot(from_light))
+    cos_theta = local.z / local.norm()
+    cutoff = scalar.value(g, _texture(g, e, CUTOFF)) * DEGREES
+    beam = scalar.value(g, _texture(g, e, BEAM)) * DEGREES
+    result = vec3(0.0)
     if cos_theta > ti.cos(cutoff):
-        result = 1.0
+        falloff = 1.0
         if cos_theta < ti.cos(beam):
-            result = (cutoff - ti.acos(ti.min(cos_theta, 1.0))) / (cutoff - beam)
+            falloff = (cutoff - ti.acos(ti.min(cos_theta, 1.0))) / (cutoff - beam)
+        scale = 0.5 * ti.cos(cutoff) / (local.z * ti.sin(cutoff))  # no AD rule for tan
+        uv = vec2(0.5 + local.x * scale, 0.5 + local.y * scale)
+        result = delta.intensity(g, e) * lookup(g, _texture(g, e, TEXTURE), uv) * falloff
     return result
 
 
 @ti.func
 def sample(g: ti.template(), e: ti.i32, x: vec3, u_tri, u1, u2):
     p, d, dist = delta.toward(g, e, x)
-    radiance = delta.intensity(g, e) * (falloff(g, e, -d) / (dist * dist))
+    radiance = emission(g, e, -d) / (dist * dist)
     ls = delta.light_sample(g, e, d, dist, radiance, p)
     if radiance.max() <= 0.0:
         ls.pdf = 0.0  # outside the cone: nothing to trace
@@ -51,7 +65,7 @@ def replay(g: ti.template(), e: ti.i32, tri: ti.i32, pos: vec3, q, x: vec3):
     seg = pos - x
     r2 = seg.dot(seg)
     d = seg / ti.sqrt(r2)
-    return d, falloff(g, e, -d) / (r2 * q), delta.intensity(g, e)
+    return d, 1.0 / (r2 * q), emission(g, e, -d)
 
 
 def parse(builder, props, emitter) -> tuple[str, ...]:
@@ -63,9 +77,11 @@ def parse(builder, props, emitter) -> tuple[str, ...]:
                                                                           props.owner)),
                             f"spot needs 0 <= beam_width < cutoff_angle <= 180 degrees, got "
                             f"beam_width {beam} and cutoff_angle {cutoff}")
-    if "texture" in props.named:
-        raise builder.error(props.named["texture"], "a spot light's projected texture is not "
-                            "supported", hint="remove the texture (the beam is uniform)")
+    given = props.named.get("texture")
+    if given is not None and given.tag not in ("texture", "ref"):
+        raise builder.error(given, "a spot light's texture must be spatially varying (a "
+                            "bitmap or checkerboard), as in Mitsuba",
+                            hint="give a <texture> or leave it out")
     emitter.textures["cutoff_angle"] = scalar.make(cutoff)
     emitter.textures["beam_width"] = scalar.make(beam)
     return (*read, "cutoff_angle", "beam_width")
@@ -83,8 +99,9 @@ def write_xml(emitter, directory=None) -> list[str]:
 
 
 PLUGIN = EmitterPlugin(name="spot", environment=False,
-                       textures=("intensity", "cutoff_angle", "beam_width"),
-                       defaults={"intensity": 1.0}, sample=sample, eval=delta.no_eval,
+                       textures=("intensity", "cutoff_angle", "beam_width", "texture"),
+                       defaults={"intensity": 1.0, "texture": 1.0}, sample=sample,
+                       eval=delta.no_eval,
                        pdf=delta.no_pdf, replay=replay, delta=True, parse=parse,
                        own_textures=("cutoff_angle", "beam_width"), pack=pack,
                        write_xml=write_xml,

@@ -86,11 +86,19 @@ def _emitter(emitter, directory: Path, with_id: bool) -> list[str]:
     plugin = EMITTERS[emitter.type]
     named = with_id and not emitter.id.startswith("_")  # _unnamed_N: named again on load
     name = f" id={quoteattr(emitter.id)}" if named else ""
-    own = {n: t for n, t in emitter.textures.items() if n not in plugin.own_textures}
+    own = {n: t for n, t in emitter.textures.items() if n not in plugin.own_textures
+           and not _is_default(t, plugin.defaults.get(n))}
     body = _textures(own, directory, emitter.id) + list(plugin.write_xml(emitter, directory))
     if emitter.sampling_weight != 1.0:
         body.append(f'<float name="sampling_weight" value="{emitter.sampling_weight!r}"/>')
     return [f"<emitter type={quoteattr(emitter.type)}{name}>", *_indent(body, 1), "</emitter>"]
+
+
+def _is_default(texture, default) -> bool:
+    """A constant equal to the plugin's default: left out, as a Mitsuba user would (a spot's
+    ``texture`` may only be given as a spatially varying one)."""
+    return (default is not None and texture.type == "constant"
+            and np.array_equal(texture.value, np.broadcast_to(default, 3)))
 
 
 def _textures(textures: dict, directory: Path, owner: str) -> list[str]:
