@@ -223,7 +223,7 @@ class SceneBuilder:
             elif child.tag == "shape":
                 self.meshes.append(self.shape(child))
             elif child.tag == "emitter":
-                emitter = self.environment(child)
+                emitter = self.top_level_emitter(child)
                 if not EMITTERS[emitter.type].environment:
                     lights.append(emitter)
                 elif environment is not None:
@@ -618,7 +618,7 @@ class SceneBuilder:
         props.finish((*plugin.textures, "sampling_weight", *read))
         return emitter
 
-    def environment(self, element: Element) -> Emitter:
+    def top_level_emitter(self, element: Element) -> Emitter:
         """A top-level emitter; without an id Mitsuba names it by its position."""
         return self.emitter(element, self.object_id(element, fallback=None)
                             if "id" in element.attrs else self.unnamed_emitter(element),
