@@ -173,24 +173,29 @@ class SceneBuilder:
         return SceneError(err.message, file=err.file, line=err.line,
                           hint=f"loaded by {self.file_of(element)}:{element.line}")
 
-    def image(self, props: Props, owner: Element, raw: bool, what: str):
-        """(path, texels) of the image file a plugin names in ``filename``: found as
-        Mitsuba finds files, read as its ``bitmap`` reads them; errors name the element."""
-        from invrender.scene.bitmaps import read_bitmap
-
-        element = props.named.get("filename", owner)
-        filename = self.resolve(props.string("filename"), element)
+    def read_file(self, props: Props, where: Element, what: str, read, *args):
+        """(path, read(path, *args)) for the file a plugin names in ``filename``, found as
+        Mitsuba finds files; a missing file or a reader's error names ``where``."""
+        filename = self.resolve(props.string("filename"), where)
         if not filename.is_file():
-            raise self.error(element, f"{what} not found: {filename}",
+            raise self.error(where, f"{what} not found: {filename}",
                              hint="relative paths start at the XML file's folder")
         try:
-            return filename, read_bitmap(filename, raw)
+            return filename, read(filename, *args)
         except SceneError as err:
-            raise self.loaded_by(element, err) from None
+            raise self.loaded_by(where, err) from None
+
+    def image(self, props: Props, owner: Element, raw: bool, what: str):
+        """(path, texels) of the image file a plugin names, read as Mitsuba's ``bitmap``
+        reads them; errors name the ``filename`` property."""
+        from invrender.scene.bitmaps import read_bitmap
+
+        return self.read_file(props, props.named.get("filename", owner), what, read_bitmap,
+                              raw)
 
     def resolve(self, filename: str, element: Element | None = None) -> Path:
         """A file name as Mitsuba finds it: in the ``<path>`` folders, then the scene's."""
-        return self.scene_file.resolve(filename, element or Element("", {}, 0))
+        return self.scene_file.resolve(filename, element)
 
     # scene
 
@@ -505,20 +510,14 @@ class SceneBuilder:
             return self.curve_geometry(element, props)
         if kind not in MESH_FILE_TYPES:
             return builders[kind](), None, False
-        filename = self.resolve(props.string("filename"), props.named.get("filename"))
         face_normals = props.boolean("face_normals", False)
         if kind == "serialized":
             read, option = read_serialized, props.integer("shape_index", 0, minimum=0)
         else:
             read = meshes.read_obj if kind == "obj" else meshes.read_ply
             option = props.boolean("flip_tex_coords", kind == "obj")
-        if not filename.is_file():
-            raise self.error(element, f"mesh file not found: {filename}",
-                             hint="relative paths start at the XML file's folder")
-        try:
-            return read(filename, option), filename, face_normals
-        except SceneError as err:
-            raise self.loaded_by(element, err) from None
+        filename, data = self.read_file(props, element, "mesh file", read, option)
+        return data, filename, face_normals
 
     def cylinder_geometry(self, element: Element, props: Props) -> meshes.MeshData:
         """Mitsuba's cylinder from ``p0`` to ``p1`` (defaults (0,0,0), (0,0,1)), radius 1."""
@@ -544,14 +543,8 @@ class SceneBuilder:
                              "'flip_normals' of a bsplinecurve shape",
                              hint="supported: " + ", ".join(SHAPE_PROPERTIES["bsplinecurve"]))
         props.float("silhouette_sampling_weight", 1.0)  # read (a number), changes no image
-        filename = self.resolve(props.string("filename"), props.named.get("filename"))
-        if not filename.is_file():
-            raise self.error(element, f"B-spline curve file not found: {filename}",
-                             hint="relative paths start at the XML file's folder")
-        try:
-            control = curves.read_curves(filename)
-        except SceneError as err:
-            raise self.loaded_by(element, err) from None
+        filename, control = self.read_file(props, element, "B-spline curve file",
+                                           curves.read_curves)
         to_world = props.transform()
         tube = curves.tube_mesh(control.transformed(to_world))
         if abs(np.linalg.det(to_world[:3, :3])) < 1e-12:
@@ -619,20 +612,13 @@ class SceneBuilder:
         return emitter
 
     def top_level_emitter(self, element: Element) -> Emitter:
-        """A top-level emitter; without an id Mitsuba names it by its position."""
-        return self.emitter(element, self.object_id(element, fallback=None)
-                            if "id" in element.attrs else self.unnamed_emitter(element),
-                            attached=False)
-
-    def unnamed_emitter(self, element: Element) -> str:
-        """``environment`` for the first environment without an id (our older name, kept
-        for recipes), else ``_unnamed_N``."""
+        """A top-level emitter, named by its id; without one, the first environment is
+        ``environment`` (our older name, kept for recipes), any other ``_unnamed_N``."""
         kind = element.attrs.get("type", "")
-        if kind in EMITTERS and EMITTERS[kind].environment and "environment" not in self.ids:
-            self.register_id(element)
-            self.record_id("environment", element)
-            return "environment"
-        return self.object_id(element)
+        first_env = (kind in EMITTERS and EMITTERS[kind].environment
+                     and "environment" not in self.ids)
+        fallback = "environment" if "id" not in element.attrs and first_env else None
+        return self.emitter(element, self.object_id(element, fallback), attached=False)
 
 
 def _translation(offset: np.ndarray) -> np.ndarray:

@@ -77,21 +77,23 @@ class SceneFile:
     root: Element
     search_paths: list[Path]
 
-    def resolve(self, filename: str, element: Element) -> Path:
+    def resolve(self, filename: str, element: Element | None = None) -> Path:
         """A file name as Mitsuba's file resolver finds it: absolute as given, else the
         first search folder that has it, else the folder of the file that names it (a
         fallback Mitsuba lacks: it only finds more), else relative to the scene's folder."""
-        given = Path(filename)
-        if given.is_absolute():
-            return given
         folders = list(self.search_paths)
-        if element.file is not None:
+        if element is not None and element.file is not None:
             folders.append(element.file.parent)
-        for folder in folders:
-            candidate = folder / given
-            if candidate.exists():
-                return candidate
-        return self.search_paths[-1] / given
+        return _find(filename, folders) or self.search_paths[-1] / filename
+
+
+def _find(filename: str, folders: list[Path]) -> Path | None:
+    """The file as given when absolute, else in the first of ``folders`` that has it; None
+    when it does not exist."""
+    given = Path(filename)
+    if given.is_absolute():
+        return given if given.exists() else None
+    return next((f / given for f in folders if (f / given).exists()), None)
 
 
 def read_scene(path: Path, params: dict[str, str]) -> SceneFile:
@@ -137,11 +139,8 @@ def _include(node: Element, params: dict[str, str], scene: SceneFile,
     _substitute(node, params)
     check_attributes(node, ("filename", "name"), node.file)
     filename = required_attr(node, "filename", node.file)
-    folders = [node.file.parent, *scene.search_paths]
-    target = next((f / filename for f in folders if (f / filename).is_file()), None)
-    if Path(filename).is_absolute():
-        target = Path(filename) if Path(filename).is_file() else None
-    if target is None:
+    target = _find(filename, [node.file.parent, *scene.search_paths])
+    if target is None or not target.is_file():
         raise SceneError(f"included file not found: {filename}", file=node.file,
                          line=node.line, hint="relative paths start at the including "
                          "file's folder or a <path> folder")
@@ -183,11 +182,6 @@ def _substitute(node: Element, params: dict[str, str]) -> None:
     for key, text in node.attrs.items():
         if "$" in text:
             node.attrs[key] = _SUBSTITUTION.sub(lambda m, e=node: _lookup(m, params, e), text)
-
-
-def substitute(element: Element, params: dict[str, str], path: Path) -> None:
-    """Substitute and define defaults in a tree parsed from ``path`` (no includes)."""
-    _expand(element, params, SceneFile(element, [path.parent]), [path.resolve()])
 
 
 def _lookup(match: re.Match, params: dict[str, str], element: Element) -> str:
