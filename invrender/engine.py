@@ -276,7 +276,6 @@ class Engine:
         for k, e in enumerate(lay.emitters):
             plugin = EMITTERS[e.type]
             em_type[k] = cfg.code("emitters", e.type)
-            em_ints[k, 0] = lay.texture_index[id(e.textures[plugin.textures[0]])]
             assert len(plugin.textures) <= EMITTER_TEXTURES, e.type
             for j, name in enumerate(plugin.textures):
                 em_ints[k, EMITTER_TEXTURES + j] = lay.texture_index[id(e.textures[name])]
@@ -341,7 +340,8 @@ class Engine:
         for e in self.layout.emitters:
             plugin = EMITTERS[e.type]
             if plugin.distribution is not None:
-                texels = TEXTURES["bitmap"].get(e.textures[plugin.textures[0]])
+                texture = e.textures[plugin.textures[0]]
+                texels = TEXTURES[texture.type].get(texture)
                 cdf = plugin.distribution(e, texels)
                 state.load_distribution(_flat(cdf, runtime.current().np_real))
 

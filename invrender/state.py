@@ -25,8 +25,8 @@ from invrender.integrators.records import Records
 BSDF_INTS = 8  # [0] twosided, [1 + j] texture of the plugin's j-th texture parameter
 TEXTURE_INTS = 8  # [0] first value in params, [1] width, [2] height, [3] wrap, [4] filter
 TEXTURE_FLOATS = 8  # [0:6] the to_uv affine map (rows), then the plugin's
-EMITTER_INTS = 8  # [0] first texture; attached: [1] first triangle, [2] count; with a
-# sampling distribution: [1] its start in env_cdf; [4 + j] the plugin's texture j (j < 4)
+EMITTER_INTS = 8  # attached: [1] first triangle, [2] count; with a sampling distribution:
+# [1] its start in env_cdf; [4 + j] the plugin's texture j (j < 4, emitters.base.texture_of)
 EMITTER_TEXTURES = 4
 EMITTER_FLOATS = 24  # [0] total area, [1] selection pmf, [2] its CDF, [4:24] the plugin's
 EMITTER_PLUGIN = 4  # where a plugin's own floats start

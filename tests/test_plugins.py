@@ -12,11 +12,10 @@ import invrender
 from invrender import structs
 from invrender.bsdfs.base import BsdfPlugin
 from invrender.bsdfs.registry import BSDFS
-from invrender.emitters.base import EmitterPlugin
+from invrender.emitters.base import EmitterPlugin, texture_of
 from invrender.emitters.registry import EMITTERS
 from invrender.gradients import check_grad
 from invrender.shading import bsdf_texture
-from invrender.state import EMITTER_INTS
 from invrender.textures.registry import lookup
 from invrender.warp import PI, square_to_cosine_hemisphere, square_to_uniform_sphere
 from tests.conftest import SCENES
@@ -63,7 +62,7 @@ TINTED = BsdfPlugin(name="tinted", textures=("reflectance", "tint"),
 @ti.func
 def sky_radiance(g: ti.template(), e: ti.i32, d: vec3) -> vec3:
     """Brighter overhead: radiance * (0.25 + 0.75 * (1 + d.y) / 2)."""
-    return lookup(g, g.em_ints[EMITTER_INTS * e], vec2(0.0)) * (0.625 + 0.375 * d.y)
+    return lookup(g, texture_of(g, e, 0), vec2(0.0)) * (0.625 + 0.375 * d.y)
 
 
 @ti.func

@@ -4,7 +4,7 @@ normal), a point chosen in proportion to area (triangle by CDF, then uniformly i
 import taichi as ti
 
 from invrender import structs
-from invrender.emitters.base import EmitterPlugin
+from invrender.emitters.base import EmitterPlugin, texture_of
 from invrender.emitters.selection import selection_pmf
 from invrender.geometry.intersect import triangle
 from invrender.shading import surface_uv
@@ -30,7 +30,7 @@ def area_pdf(g: ti.template(), e: ti.i32):
 
 @ti.func
 def radiance(g: ti.template(), e: ti.i32, uv) -> vec3:
-    return lookup(g, g.em_ints[EMITTER_INTS * e], uv)
+    return lookup(g, texture_of(g, e, 0), uv)
 
 
 @ti.func

@@ -17,6 +17,16 @@ sampling never hits.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import taichi as ti
+
+from invrender.state import EMITTER_INTS, EMITTER_TEXTURES
+
+
+@ti.func
+def texture_of(g: ti.template(), e: ti.i32, j: ti.template()) -> ti.i32:
+    """The table index of emitter e's j-th texture (its plugin's ``textures`` order)."""
+    return g.em_ints[EMITTER_INTS * e + EMITTER_TEXTURES + j]
+
 
 def _nothing(*args) -> tuple:
     return ()

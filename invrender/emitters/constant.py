@@ -4,9 +4,8 @@ sampled uniformly on the sphere."""
 import taichi as ti
 
 from invrender import structs
-from invrender.emitters.base import EmitterPlugin
+from invrender.emitters.base import EmitterPlugin, texture_of
 from invrender.emitters.selection import selection_pmf
-from invrender.state import EMITTER_INTS
 from invrender.textures.registry import lookup
 from invrender.warp import PI, square_to_uniform_sphere
 
@@ -16,7 +15,7 @@ vec3 = ti.math.vec3
 
 @ti.func
 def radiance(g: ti.template(), e: ti.i32) -> vec3:
-    return lookup(g, g.em_ints[EMITTER_INTS * e], vec2(0.0))
+    return lookup(g, texture_of(g, e, 0), vec2(0.0))
 
 
 @ti.func

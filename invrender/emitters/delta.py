@@ -11,8 +11,9 @@ import numpy as np
 import taichi as ti
 
 from invrender import structs
+from invrender.emitters.base import texture_of
 from invrender.emitters.selection import selection_pmf
-from invrender.state import EMITTER_FLOATS, EMITTER_INTS, EMITTER_PLUGIN
+from invrender.state import EMITTER_FLOATS, EMITTER_PLUGIN
 from invrender.textures.registry import lookup
 
 vec2 = ti.math.vec2
@@ -33,7 +34,7 @@ def vec(g: ti.template(), e: ti.i32, j: ti.template()) -> vec3:
 @ti.func
 def intensity(g: ti.template(), e: ti.i32) -> vec3:
     """The light's first texture (intensity or irradiance), a constant."""
-    return lookup(g, g.em_ints[EMITTER_INTS * e], vec2(0.0))
+    return lookup(g, texture_of(g, e, 0), vec2(0.0))
 
 
 @ti.func

@@ -19,13 +19,12 @@ import numpy as np
 import taichi as ti
 
 from invrender import structs
-from invrender.emitters.base import EmitterPlugin
+from invrender.emitters.base import EmitterPlugin, texture_of
 from invrender.emitters.selection import selection_pmf
 from invrender.state import (
     EMITTER_FLOATS,
     EMITTER_INTS,
     EMITTER_PLUGIN,
-    EMITTER_TEXTURES,
     TEXTURE_INTS,
 )
 from invrender.textures import scalar
@@ -63,7 +62,7 @@ def direction_to_uv(v: vec3) -> vec2:
 @ti.func
 def _size(g: ti.template(), e: ti.i32):
     """The map's texture slot and its width and height."""
-    t = g.em_ints[EMITTER_INTS * e]
+    t = texture_of(g, e, 0)
     return (g.tex_ints[TEXTURE_INTS * t], g.tex_ints[TEXTURE_INTS * t + 1],
             g.tex_ints[TEXTURE_INTS * t + 2])
 
@@ -86,7 +85,7 @@ def radiance_at(g: ti.template(), e: ti.i32, uv: vec2) -> vec3:
              + fx * (1.0 - fy) * texel(g, base, w, xb, ya)
              + (1.0 - fx) * fy * texel(g, base, w, xa, yb)
              + fx * fy * texel(g, base, w, xb, yb))
-    return value * scalar.value(g, g.em_ints[EMITTER_INTS * e + EMITTER_TEXTURES + 1])
+    return value * scalar.value(g, texture_of(g, e, 1))
 
 
 @ti.func

@@ -12,8 +12,7 @@ import numpy as np
 import taichi as ti
 
 from invrender.emitters import delta
-from invrender.emitters.base import EmitterPlugin
-from invrender.state import EMITTER_INTS, EMITTER_TEXTURES
+from invrender.emitters.base import EmitterPlugin, texture_of
 from invrender.textures import scalar
 from invrender.textures.registry import lookup
 
@@ -26,19 +25,14 @@ DEGREES = math.pi / 180.0
 
 
 @ti.func
-def _texture(g: ti.template(), e: ti.i32, j: ti.template()) -> ti.i32:
-    return g.em_ints[EMITTER_INTS * e + EMITTER_TEXTURES + j]
-
-
-@ti.func
 def emission(g: ti.template(), e: ti.i32, from_light: vec3) -> vec3:
     """The intensity sent along the world direction from the light towards the receiver:
     intensity x the cone's falloff x the projected texture."""
     local = vec3(delta.vec(g, e, 3).dot(from_light), delta.vec(g, e, 6).dot(from_light),
                  delta.vec(g, e, 9).dot(from_light))
     cos_theta = local.z / local.norm()
-    cutoff = scalar.value(g, _texture(g, e, CUTOFF)) * DEGREES
-    beam = scalar.value(g, _texture(g, e, BEAM)) * DEGREES
+    cutoff = scalar.value(g, texture_of(g, e, CUTOFF)) * DEGREES
+    beam = scalar.value(g, texture_of(g, e, BEAM)) * DEGREES
     result = vec3(0.0)
     if cos_theta > ti.cos(cutoff):
         falloff = 1.0
@@ -46,7 +40,7 @@ def emission(g: ti.template(), e: ti.i32, from_light: vec3) -> vec3:
             falloff = (cutoff - ti.acos(ti.min(cos_theta, 1.0))) / (cutoff - beam)
         scale = 0.5 * ti.cos(cutoff) / (local.z * ti.sin(cutoff))  # no AD rule for tan
         uv = vec2(0.5 + local.x * scale, 0.5 + local.y * scale)
-        result = delta.intensity(g, e) * lookup(g, _texture(g, e, TEXTURE), uv) * falloff
+        result = delta.intensity(g, e) * lookup(g, texture_of(g, e, TEXTURE), uv) * falloff
     return result
 
 
