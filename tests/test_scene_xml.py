@@ -261,3 +261,17 @@ def test_sample_border_is_read_where_it_changes_nothing(tmp_path, rfilter, ok):
         assert load_scene(path).sensors[0].rfilter.type == "box"
     else:
         assert "sample_border with a gaussian filter is not supported" in load_error(path)
+
+
+def test_a_shared_texture_of_an_emitter_is_written_back(tmp_path):
+    """The writer declares textures with an id once, emitters' included, and refers to them."""
+    from PIL import Image
+
+    from invrender.scene.writer import write_scene
+
+    Image.fromarray(np.full((2, 4, 3), 200, np.uint8)).save(tmp_path / "t.png")
+    path = write(tmp_path, '<texture type="bitmap" id="tex"><string name="filename" '
+                           'value="t.png"/></texture>\n<shape type="rectangle" id="r"><emitter '
+                           'type="area"><ref name="radiance" id="tex"/></emitter></shape>\n')
+    again = load_scene(write_scene(load_scene(path), tmp_path / "out" / "scene.xml"))
+    assert "tex.data" in ParameterMap(again).keys()

@@ -39,8 +39,8 @@ def write_scene(scene: Scene, path: str | Path) -> Path:
                           f'    <rfilter type="{sensor.rfilter.type}">{settings}</rfilter>',
                           "</film>"], 2)
         lines.append("    </sensor>")
-    shared = {id(t): t for b in scene.bsdfs.values() for t in b.textures.values()
-              if t.id is not None}
+    owners = [*scene.bsdfs.values(), *scene.emitters]
+    shared = {id(t): t for o in owners for t in o.textures.values() if t.id is not None}
     for tex in shared.values():  # declared once, referenced by id
         out = TEXTURES[tex.type].write_xml(tex, "", path.parent, tex.id)
         out[0] = out[0].replace(' name=""', f" id={quoteattr(tex.id)}")
