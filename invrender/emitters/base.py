@@ -19,13 +19,33 @@ from dataclasses import dataclass, field
 
 import taichi as ti
 
-from invrender.state import EMITTER_INTS, EMITTER_TEXTURES
+from invrender.state import EMITTER_FLOATS, EMITTER_INTS, EMITTER_PLUGIN, EMITTER_TEXTURES
+
+vec3 = ti.math.vec3
 
 
 @ti.func
 def texture_of(g: ti.template(), e: ti.i32, j: ti.template()) -> ti.i32:
     """The table index of emitter e's j-th texture (its plugin's ``textures`` order)."""
     return g.em_ints[EMITTER_INTS * e + EMITTER_TEXTURES + j]
+
+
+@ti.func
+def plugin_float(g: ti.template(), e: ti.i32, j: ti.template()):
+    """Emitter e's float j of those its plugin packed (``EmitterPlugin.pack``)."""
+    return g.em_floats[EMITTER_FLOATS * e + EMITTER_PLUGIN + j]
+
+
+@ti.func
+def plugin_vec(g: ti.template(), e: ti.i32, j: ti.template()) -> vec3:
+    return vec3(plugin_float(g, e, j), plugin_float(g, e, j + 1), plugin_float(g, e, j + 2))
+
+
+@ti.func
+def plugin_rows(g: ti.template(), e: ti.i32, j: ti.template(), v: vec3) -> vec3:
+    """M v for the 3 x 3 matrix M packed by rows from float j (a frame change)."""
+    return vec3(plugin_vec(g, e, j).dot(v), plugin_vec(g, e, j + 3).dot(v),
+                plugin_vec(g, e, j + 6).dot(v))
 
 
 def _nothing(*args) -> tuple:

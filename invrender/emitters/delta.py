@@ -11,24 +11,12 @@ import numpy as np
 import taichi as ti
 
 from invrender import structs
-from invrender.emitters.base import texture_of
+from invrender.emitters.base import plugin_vec, texture_of
 from invrender.emitters.selection import selection_pmf
-from invrender.state import EMITTER_FLOATS, EMITTER_PLUGIN
 from invrender.textures.registry import lookup
 
 vec2 = ti.math.vec2
 vec3 = ti.math.vec3
-
-
-@ti.func
-def floats(g: ti.template(), e: ti.i32, j: ti.template()):
-    """The plugin's float j of emitter e."""
-    return g.em_floats[EMITTER_FLOATS * e + EMITTER_PLUGIN + j]
-
-
-@ti.func
-def vec(g: ti.template(), e: ti.i32, j: ti.template()) -> vec3:
-    return vec3(floats(g, e, j), floats(g, e, j + 1), floats(g, e, j + 2))
 
 
 @ti.func
@@ -41,7 +29,7 @@ def intensity(g: ti.template(), e: ti.i32) -> vec3:
 def toward(g: ti.template(), e: ti.i32, x: vec3):
     """The light's position p (its first three floats), the unit direction from x to it
     and the distance."""
-    p = vec(g, e, 0)
+    p = plugin_vec(g, e, 0)
     to_p = p - x
     dist = to_p.norm()
     return p, to_p / ti.max(dist, 1e-30), dist

@@ -5,14 +5,14 @@ import numpy as np
 import taichi as ti
 
 from invrender.emitters import delta
-from invrender.emitters.base import EmitterPlugin
+from invrender.emitters.base import EmitterPlugin, plugin_vec
 
 vec3 = ti.math.vec3
 
 
 @ti.func
 def sample(g: ti.template(), e: ti.i32, x: vec3, u_tri, u1, u2):
-    d = -delta.vec(g, e, 0)
+    d = -plugin_vec(g, e, 0)
     return delta.light_sample(g, e, d, 1e30, delta.intensity(g, e), d)
 
 

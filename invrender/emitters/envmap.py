@@ -19,16 +19,14 @@ import numpy as np
 import taichi as ti
 
 from invrender import structs
-from invrender.emitters.base import EmitterPlugin, texture_of
+from invrender.emitters.base import EmitterPlugin, plugin_rows, texture_of
 from invrender.emitters.selection import selection_pmf
 from invrender.state import (
-    EMITTER_FLOATS,
     EMITTER_INTS,
-    EMITTER_PLUGIN,
     TEXTURE_INTS,
 )
 from invrender.textures import scalar
-from invrender.textures.bitmap import floor_int, texel
+from invrender.textures.bitmap import WRAP_MODES, floor_int, texel, wrap
 from invrender.warp import search_cdf
 
 vec2 = ti.math.vec2
@@ -36,20 +34,7 @@ vec3 = ti.math.vec3
 PI = math.pi
 # floats: world -> local rows 9, local -> world rows 9
 TO_WORLD = 9
-
-
-@ti.func
-def _f(g: ti.template(), e: ti.i32, j: ti.template()):
-    return g.em_floats[EMITTER_FLOATS * e + EMITTER_PLUGIN + j]
-
-
-@ti.func
-def _rows(g: ti.template(), e: ti.i32, first: ti.template(), v: vec3) -> vec3:
-    return vec3(_f(g, e, first) * v.x + _f(g, e, first + 1) * v.y + _f(g, e, first + 2) * v.z,
-                _f(g, e, first + 3) * v.x + _f(g, e, first + 4) * v.y
-                + _f(g, e, first + 5) * v.z,
-                _f(g, e, first + 6) * v.x + _f(g, e, first + 7) * v.y
-                + _f(g, e, first + 8) * v.z)
+REPEAT = WRAP_MODES["repeat"]
 
 
 @ti.func
@@ -73,14 +58,13 @@ def radiance_at(g: ti.template(), e: ti.i32, uv: vec2) -> vec3:
     x = uv[0] * w - 0.5
     y = uv[1] * (h - 1)
     x0 = floor_int(x)
-    y0 = ti.min(floor_int(y), h - 2) if h > 1 else 0
+    y0 = ti.min(floor_int(y), h - 2)  # maps have 2 rows or more (``parse``)
     fx = x - x0
-    fy = ti.min(ti.max(y - y0, 0.0), 1.0) if h > 1 else 0.0
-    xa = x0 % w
-    xa += w if xa < 0 else 0
-    xb = (xa + 1) % w
+    fy = ti.min(ti.max(y - y0, 0.0), 1.0)
+    xa = wrap(x0, w, REPEAT)
+    xb = wrap(x0 + 1, w, REPEAT)
     ya = ti.max(y0, 0)
-    yb = ti.min(ya + 1, h - 1)
+    yb = ya + 1
     value = ((1.0 - fx) * (1.0 - fy) * texel(g, base, w, xa, ya)
              + fx * (1.0 - fy) * texel(g, base, w, xb, ya)
              + (1.0 - fx) * fy * texel(g, base, w, xa, yb)
@@ -126,7 +110,7 @@ def sample(g: ti.template(), e: ti.i32, x: vec3, u_tri, u1, u2):
     theta = PI * uv[1]
     sin_theta = ti.sin(theta)
     local = vec3(ti.sin(phi) * sin_theta, ti.cos(theta), -ti.cos(phi) * sin_theta)
-    d = _rows(g, e, TO_WORLD, local).normalized()
+    d = plugin_rows(g, e, TO_WORLD, local).normalized()
     density = _density(g, e, uv, sin_theta)
     radiance = vec3(0.0)
     if density > 0.0:
@@ -137,7 +121,7 @@ def sample(g: ti.template(), e: ti.i32, x: vec3, u_tri, u1, u2):
 
 @ti.func
 def _local(g: ti.template(), e: ti.i32, d: vec3) -> vec3:
-    return _rows(g, e, 0, d)
+    return plugin_rows(g, e, 0, d)
 
 
 @ti.func
@@ -165,11 +149,11 @@ def lookup(data: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     x = u * w - 0.5
     y = v * (h - 1)
     x0 = np.floor(x).astype(np.int64)
-    y0 = np.clip(np.floor(y).astype(np.int64), 0, max(h - 2, 0))
+    y0 = np.clip(np.floor(y).astype(np.int64), 0, h - 2)
     fx = (x - x0)[..., None]
-    fy = np.clip(y - y0, 0.0, 1.0)[..., None] if h > 1 else np.zeros_like(fx)
+    fy = np.clip(y - y0, 0.0, 1.0)[..., None]
     xa, xb = x0 % w, (x0 + 1) % w
-    ya, yb = y0, np.minimum(y0 + 1, h - 1)
+    ya, yb = y0, y0 + 1
     return ((1 - fx) * (1 - fy) * data[ya, xa] + fx * (1 - fy) * data[ya, xb]
             + (1 - fx) * fy * data[yb, xa] + fx * fy * data[yb, xb])
 

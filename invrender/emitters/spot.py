@@ -12,7 +12,7 @@ import numpy as np
 import taichi as ti
 
 from invrender.emitters import delta
-from invrender.emitters.base import EmitterPlugin, texture_of
+from invrender.emitters.base import EmitterPlugin, plugin_rows, texture_of
 from invrender.textures import scalar
 from invrender.textures.registry import lookup
 
@@ -28,8 +28,7 @@ DEGREES = math.pi / 180.0
 def emission(g: ti.template(), e: ti.i32, from_light: vec3) -> vec3:
     """The intensity sent along the world direction from the light towards the receiver:
     intensity x the cone's falloff x the projected texture."""
-    local = vec3(delta.vec(g, e, 3).dot(from_light), delta.vec(g, e, 6).dot(from_light),
-                 delta.vec(g, e, 9).dot(from_light))
+    local = plugin_rows(g, e, 3, from_light)
     cos_theta = local.z / local.norm()
     cutoff = scalar.value(g, texture_of(g, e, CUTOFF)) * DEGREES
     beam = scalar.value(g, texture_of(g, e, BEAM)) * DEGREES
