@@ -7,7 +7,7 @@ The shading reads ``g.vnormal``: the normals the mesh was given (carried along b
 pose), or that host recompute. Their derivative is always the recompute's: exact for
 translations, and for the other poses off by how far the given normals are from the
 recompute (0 for meshes whose normals were computed so; an analytic sphere's differ).
-Their derivative with respect to the positions is that of the recompute, as two kernels:
+It is two kernels:
 ``accumulate`` adds each triangle's unit normal times its corner angle into
 ``vnormal_sum`` (atomic adds only, no reads of what it writes), ``normalize`` divides.
 Reverse mode runs ``accumulate`` for its primal, then ``normalize.grad`` and
@@ -18,6 +18,8 @@ linearise the image where the trace did.
 """
 
 import taichi as ti
+
+from invrender.geometry.intersect import triangle
 
 vec3 = ti.math.vec3
 
@@ -43,9 +45,7 @@ class VertexNormals:
         for f in range(n_triangles):
             if g.tri_has_normal[f]:
                 idx = ti.Vector([g.tri[3 * f], g.tri[3 * f + 1], g.tri[3 * f + 2]])
-                p0 = self.position(idx[0])
-                p1 = self.position(idx[1])
-                p2 = self.position(idx[2])
+                p0, p1, p2 = triangle(g, f)
                 cross = (p1 - p0).cross(p2 - p0)
                 length = cross.norm()
                 if length > 0.0:
@@ -57,12 +57,6 @@ class VertexNormals:
                         g.vnormal_sum[3 * idx[0] + c] += ti.cast(a0 * n[c], ti.f64)
                         g.vnormal_sum[3 * idx[1] + c] += ti.cast(a1 * n[c], ti.f64)
                         g.vnormal_sum[3 * idx[2] + c] += ti.cast(a2 * n[c], ti.f64)
-
-    @ti.func
-    def position(self, v: ti.i32) -> vec3:
-        g = self.g
-        return vec3(ti.cast(g.vtx[3 * v], float), ti.cast(g.vtx[3 * v + 1], float),
-                    ti.cast(g.vtx[3 * v + 2], float))
 
     @ti.func
     def angle(self, a: vec3, b: vec3):
