@@ -8,15 +8,29 @@ interval [tmin, tmax] along it, where Mitsuba starts the ray at the near plane
 (origin + tmin d) and ends it at the far plane (maxt = tmax - tmin).
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import taichi as ti
+
+from invrender.state import SENSOR_FLOATS
+
+vec3 = ti.math.vec3
 
 EPSILON = 2.0 ** -24  # dr::Epsilon<float>: the aperture Mitsuba's thinlens uses for 0
 RIGID_TOLERANCE = 1e-3  # Transform::has_scale: |M M^T - I| beyond this is a scale
+
+
+@ti.func
+def camera_frame(g: ti.template(), s: ti.i32):
+    """Sensor s's origin and its x, y and z (view) axes in world space: the first 12 floats
+    every plugin packs (``perspective.pack_pinhole``, ``orthographic.pack``)."""
+    b = SENSOR_FLOATS * s
+    c = ti.static(g.sensor_floats)
+    return (vec3(c[b], c[b + 1], c[b + 2]), vec3(c[b + 3], c[b + 4], c[b + 5]),
+            vec3(c[b + 6], c[b + 7], c[b + 8]), vec3(c[b + 9], c[b + 10], c[b + 11]))
 
 
 @dataclass(frozen=True, eq=False)

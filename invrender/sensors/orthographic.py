@@ -12,7 +12,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import taichi as ti
 
-from invrender.sensors.base import SensorPlugin, clip_xml, parse_clip, to_world_xml
+from invrender.sensors.base import SensorPlugin, camera_frame, clip_xml, parse_clip, to_world_xml
 from invrender.state import SENSOR_FLOATS
 
 vec3 = ti.math.vec3
@@ -40,10 +40,8 @@ def sample_ray(g: ti.template(), s: ti.i32, fx, fy, u1, u2):
     height = c[b + 15]
     x = 1.0 - 2.0 * fx / width
     y = (1.0 - 2.0 * fy / height) * height / width
-    x_axis = vec3(c[b + 3], c[b + 4], c[b + 5])
-    y_axis = vec3(c[b + 6], c[b + 7], c[b + 8])
-    z_axis = vec3(c[b + 9], c[b + 10], c[b + 11])
-    o = vec3(c[b], c[b + 1], c[b + 2]) + x * x_axis + y * y_axis + c[b + 12] * z_axis
+    origin, x_axis, y_axis, z_axis = camera_frame(g, s)
+    o = origin + x * x_axis + y * y_axis + c[b + 12] * z_axis
     return o, z_axis.normalized(), 0.0, c[b + 13] - c[b + 12]
 
 

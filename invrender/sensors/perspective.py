@@ -17,6 +17,7 @@ import taichi as ti
 
 from invrender.sensors.base import (
     SensorPlugin,
+    camera_frame,
     check_rigid,
     clip_xml,
     parse_clip,
@@ -139,11 +140,9 @@ def sample_ray(g: ti.template(), s: ti.i32, fx, fy, u1, u2):
     sy = fy / c[b + 16] + c[b + 18]
     local = vec3((1.0 - 2.0 * sx) * c[b + 12], (1.0 - 2.0 * sy) * c[b + 13], 1.0)
     dz = 1.0 / local.norm()
-    x_axis = vec3(c[b + 3], c[b + 4], c[b + 5])
-    y_axis = vec3(c[b + 6], c[b + 7], c[b + 8])
-    z_axis = vec3(c[b + 9], c[b + 10], c[b + 11])
+    origin, x_axis, y_axis, z_axis = camera_frame(g, s)
     d = (local.x * x_axis + local.y * y_axis + local.z * z_axis) * dz
-    return vec3(c[b], c[b + 1], c[b + 2]), d, c[b + 14] / dz, c[b + 19] / dz
+    return origin, d, c[b + 14] / dz, c[b + 19] / dz
 
 
 @ti.func

@@ -23,6 +23,7 @@ from invrender.sensors import perspective
 from invrender.sensors.base import (
     EPSILON,
     SensorPlugin,
+    camera_frame,
     check_rigid,
     clip_xml,
     parse_clip,
@@ -63,11 +64,9 @@ def sample_ray(g: ti.template(), s: ti.i32, fx, fy, u1, u2):
     ay *= c[b + 17]
     local = vec3((1.0 - 2.0 * sx) * c[b + 12] * focus - ax,
                  (1.0 - 2.0 * sy) * c[b + 13] * focus - ay, focus).normalized()
-    x_axis = vec3(c[b + 3], c[b + 4], c[b + 5])
-    y_axis = vec3(c[b + 6], c[b + 7], c[b + 8])
-    z_axis = vec3(c[b + 9], c[b + 10], c[b + 11])
+    origin, x_axis, y_axis, z_axis = camera_frame(g, s)
     d = local.x * x_axis + local.y * y_axis + local.z * z_axis
-    o = vec3(c[b], c[b + 1], c[b + 2]) + ax * x_axis + ay * y_axis
+    o = origin + ax * x_axis + ay * y_axis
     return o, d, c[b + 14] / local.z, c[b + 19] / local.z
 
 
