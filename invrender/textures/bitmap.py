@@ -8,6 +8,7 @@ import taichi as ti
 from invrender.state import TEXTURE_INTS
 from invrender.textures import uv_map
 from invrender.textures.base import TexturePlugin
+from invrender.textures.constant import rgb
 
 vec3 = ti.math.vec3
 WRAP_MODES = {"repeat": 0, "clamp": 1, "mirror": 2}
@@ -40,9 +41,7 @@ def wrap(i: ti.i32, n: ti.i32, mode: ti.i32) -> ti.i32:
 
 @ti.func
 def texel(g: ti.template(), base: ti.i32, w: ti.i32, x: ti.i32, y: ti.i32) -> vec3:
-    i = base + 3 * (y * w + x)
-    return vec3(ti.cast(g.params[i], float), ti.cast(g.params[i + 1], float),
-                ti.cast(g.params[i + 2], float))
+    return rgb(g, base + 3 * (y * w + x))
 
 
 @ti.func

@@ -10,6 +10,7 @@ from invrender.state import TEXTURE_INTS
 from invrender.textures import uv_map
 from invrender.textures.base import TexturePlugin
 from invrender.textures.bitmap import floor_int
+from invrender.textures.constant import rgb
 
 vec3 = ti.math.vec3
 
@@ -22,8 +23,7 @@ def lookup(g: ti.template(), t: ti.i32, uv):
     above_v = st[1] - floor_int(st[1]) > 0.5
     if above_u != above_v:
         base += 3
-    return vec3(ti.cast(g.params[base], float), ti.cast(g.params[base + 1], float),
-                ti.cast(g.params[base + 2], float))
+    return rgb(g, base)
 
 
 def _set(texture, value) -> None:

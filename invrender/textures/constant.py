@@ -10,10 +10,16 @@ vec3 = ti.math.vec3
 
 
 @ti.func
+def rgb(g: ti.template(), i: ti.i32) -> vec3:
+    """The RGB value stored at params[i:i + 3], in the render precision (the field is
+    float64): what every texture plugin's values are made of."""
+    return vec3(ti.cast(g.params[i], float), ti.cast(g.params[i + 1], float),
+                ti.cast(g.params[i + 2], float))
+
+
+@ti.func
 def lookup(g: ti.template(), t: ti.i32, uv):
-    base = g.tex_ints[TEXTURE_INTS * t]
-    return vec3(ti.cast(g.params[base], float), ti.cast(g.params[base + 1], float),
-                ti.cast(g.params[base + 2], float))
+    return rgb(g, g.tex_ints[TEXTURE_INTS * t])
 
 
 def _set(texture, value) -> None:
