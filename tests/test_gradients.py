@@ -63,16 +63,15 @@ def test_replay_reproduces_the_traced_image(scene_name):
     np.testing.assert_allclose(replayed, traced, rtol=1e-3, atol=2e-6 * traced.max())
 
 
-@pytest.mark.parametrize("scene_name, param", CASES)
-def test_forward_and_reverse_are_transposes(scene_name, param):
-    """w . (J v) from forward mode equals (J^T w) . v from reverse mode, same samples."""
-    scene = shared(scene_name, max_depth=3)
+def assert_transposes(scene, param, res, seed):
+    """w . (J v) from forward mode equals (J^T w) . v from reverse mode, same samples, for
+    random v and w (``seed``); returns what further checks need."""
     pmap = invrender.ParameterMap(scene)
     diff = DiffRenderer.of(scene, 3)
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     kind = pmap.parameter(param).kind
     v = rng.normal(size=(3,) if kind in ("translate", "rotate", "scale") else pmap[param].shape)
-    w = rng.uniform(0.0, 1.0, (RES, RES, 3))
+    w = rng.uniform(0.0, 1.0, (res, res, 3))
     field, tangent = diff.field_direction(pmap, param, v)
     jv = diff.forward(field, tangent, seed=3, spp=2, rr_depth=5)
     diff.backward(3, 2, w, 5)
@@ -80,6 +79,14 @@ def test_forward_and_reverse_are_transposes(scene_name, param):
     lhs, rhs = float((w * jv).sum()), float((jtw * v).sum())
     assert lhs == pytest.approx(rhs, rel=2e-4, abs=1e-6 * float(np.abs(jv).sum())), (lhs, rhs)
     assert abs(rhs) > 0  # the parameter is seen at all
+    return diff, pmap, kind, w, jtw
+
+
+@pytest.mark.parametrize("scene_name, param", CASES)
+def test_forward_and_reverse_are_transposes(scene_name, param):
+    """w . (J v) from forward mode equals (J^T w) . v from reverse mode, same samples."""
+    diff, pmap, kind, w, jtw = assert_transposes(shared(scene_name, max_depth=3), param, RES,
+                                                 seed=7)
     if kind not in ("vertices", "translate", "rotate", "scale"):
         # leaving the geometry's gradients out (render_grad does for colours) changes only
         # float32 rounding (the kernel's arithmetic is compiled differently)

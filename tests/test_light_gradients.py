@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import invrender
-from invrender.autodiff import DiffRenderer
 from invrender.gradients import check_grad
+from tests.test_gradients import assert_transposes
 
 DATA = Path(__file__).resolve().parent / "data" / "mitsuba" / "scenes13"
 RES = 24
@@ -64,7 +64,6 @@ CASES = [
     "floor.translate",  # a receiver moving through the spot's cone
     "smooth.translate",  # a smooth mesh: its given normals move with it
 ]
-TRANSLATIONS = ("translate",)  # kinds whose direction is a 3-vector
 
 
 @pytest.fixture
@@ -76,20 +75,7 @@ def lights(tmp_path):
 
 @pytest.mark.parametrize("param", CASES)
 def test_forward_and_reverse_are_transposes(lights, param):
-    scene = lights
-    pmap = invrender.ParameterMap(scene)
-    diff = DiffRenderer.of(scene, 3)
-    rng = np.random.default_rng(11)
-    kind = pmap.parameter(param).kind
-    v = rng.normal(size=(3,) if kind in TRANSLATIONS else pmap[param].shape)
-    w = rng.uniform(0.0, 1.0, (RES, RES, 3))
-    field, tangent = diff.field_direction(pmap, param, v)
-    jv = diff.forward(field, tangent, seed=3, spp=2, rr_depth=5)
-    diff.backward(3, 2, w, 5)
-    jtw = diff.gradient(pmap, param)
-    lhs, rhs = float((w * jv).sum()), float((jtw * v).sum())
-    assert lhs == pytest.approx(rhs, rel=2e-4, abs=1e-6 * float(np.abs(jv).sum())), (lhs, rhs)
-    assert abs(rhs) > 0
+    assert_transposes(lights, param, RES, seed=11)
 
 
 @pytest.mark.parametrize("param", CASES)
