@@ -17,7 +17,7 @@ import numpy as np
 
 from invrender import latent, runtime
 from invrender import state as state_mod
-from invrender.bsdfs.registry import BSDFS
+from invrender.bsdfs.registry import BSDFS, bsdf_tables
 from invrender.emitters import selection
 from invrender.emitters.registry import EMITTERS
 from invrender.errors import InvrenderError
@@ -28,7 +28,6 @@ from invrender.program import Config, Program, program
 from invrender.scene.description import Source
 from invrender.sensors.registry import SENSORS
 from invrender.state import (
-    BSDF_INTS,
     EMITTER_FLOATS,
     EMITTER_INTS,
     EMITTER_PLUGIN,
@@ -128,7 +127,7 @@ def _signature(scene) -> tuple:
     """What the layout depends on: everything but parameter values."""
     tex = []
     for b in scene.bsdfs.values():
-        tex += [(b.id, b.type, b.twosided)] + [
+        tex += [(b.id, b.type, b.twosided, b.back, _settings_key(b.settings))] + [
             (n, id(t), t.type, TEXTURES[t.type].get(t).shape) for n, t in b.textures.items()]
     meshes = [(id(m), m.faces.shape, id(m.faces), m.bsdf, m.emitter is not None,
                m.uvs is not None, len(m.vertices)) for m in scene.meshes]
@@ -244,13 +243,9 @@ class Engine:
                 uvs[lay.vertex_offsets[i]:lay.vertex_offsets[i + 1]] = m.uvs
 
         bsdfs = list(scene.bsdfs.values())
-        bsdf_type = np.zeros(len(bsdfs), np.int32)
-        bsdf_ints = np.zeros((len(bsdfs), BSDF_INTS), np.int32)
-        for i, b in enumerate(bsdfs):
-            bsdf_type[i] = cfg.code("bsdfs", b.type)
-            bsdf_ints[i, 0] = b.twosided
-            for j, name in enumerate(BSDFS[b.type].textures):
-                bsdf_ints[i, 1 + j] = lay.texture_index[id(b.textures[name])]
+        bsdf_type = np.array([cfg.code("bsdfs", b.type) for b in bsdfs], np.int32)
+        bsdf_ints, bsdf_floats = bsdf_tables(bsdfs, lay.bsdf_index,
+                                             lambda t: lay.texture_index[id(t)])
 
         tex_type = np.zeros(len(lay.textures), np.int32)
         tex_ints = np.zeros((len(lay.textures), TEXTURE_INTS), np.int32)
@@ -311,7 +306,8 @@ class Engine:
         state.load_tables(
             _flat(lay.faces, np.int32), _flat(uvs, real), tri_bsdf, tri_emitter, tri_has_uv,
             tri_has_normal,
-            bsdf_type, _flat(bsdf_ints, np.int32), tex_type, _flat(tex_ints, np.int32),
+            bsdf_type, _flat(bsdf_ints, np.int32), _flat(bsdf_floats, real), tex_type,
+            _flat(tex_ints, np.int32),
             _flat(tex_floats, real), em_type,
             _flat(em_ints, np.int32), _flat(np.concatenate(em_tris) if em_tris else [], np.int32),
             sensor_type, _flat(sensor_floats, real), _flat(sensor_ints, np.int32))

@@ -59,6 +59,7 @@ class Program:
         self.sensors = tuple(SENSORS[n] for n in config.sensors)
         self.filters = tuple(FILTERS[n] for n in config.filters)
         self.environment_plugins = any(p.environment for p in self.emitters)
+        self.delta_lobes = any(p.delta is not None for p in self.bsdfs)  # mirrors, glass
         self._kernels: dict = {}
         self.compiled_render = False  # for RenderStats: has a render compiled the kernels
 

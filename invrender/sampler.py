@@ -9,12 +9,13 @@ import taichi as ti
 # Dimensions used per path vertex; a path vertex k uses dims [BASE + k*STRIDE, ...).
 DIM_FILM = 0  # 2 dims: position inside the pixel
 DIM_BOUNCE_BASE = 2
-DIM_STRIDE = 8  # emitter choice, emitter 2D, bsdf 2D, russian roulette, spare
+DIM_STRIDE = 8  # emitter choice, emitter 2D, bsdf 2D, russian roulette, triangle, lobe
 OFF_EMITTER_SELECT = 0
 OFF_EMITTER_2D = 1
 OFF_BSDF_2D = 3
 OFF_RR = 5
 OFF_TRIANGLE = 6
+OFF_BSDF_LOBE = 7  # the BSDF's lobe choice
 # The camera's own dimensions, far above any path vertex's (vertices k < 65533 stay below):
 DIM_APERTURE = 0x7FFF0  # 2 dims: the point on a thin lens's aperture (sensors/thinlens.py)
 

@@ -1,16 +1,19 @@
 """The shading point: one function sets up the frame every kernel shades in.
 
 Trace, replay and the boundary kernels all call ``shading_point`` at a surface point and
-then the BSDF through ``bsdf_eval``/``bsdf_pdf``/``bsdf_sample``, which dispatch on the
-BSDF's registered type among the configuration's plugins (``g.bsdfs``). Directions in the
-point's local frame have z along the shading normal; ``twosided`` BSDFs flip the frame
-to the side the incoming direction is on, so one-sided plugins see wi.z > 0 from both sides.
+then the BSDF through ``bsdf_eval``/``bsdf_pdf``/``bsdf_sample``/``bsdf_delta``, which
+dispatch on the BSDF's registered type among the configuration's plugins (``g.bsdfs``).
+Directions in the point's local frame have z along the shading normal; ``twosided`` BSDFs
+flip the frame to the side the incoming direction is on, so one-sided plugins see wi.z > 0
+from both sides, and a twosided with two BSDFs shades the back with the second.
 """
 
 import taichi as ti
 
 from invrender import structs
+from invrender.bsdfs.base import BSDF_FLAGS, SMOOTH, TEXTURES_AT
 from invrender.state import BSDF_INTS
+from invrender.textures.registry import lookup
 from invrender.warp import coordinate_system
 
 vec2 = ti.math.vec2
@@ -63,6 +66,9 @@ def shading_point(g: ti.template(), tri: ti.i32, b1, b2, x: vec3, ng: vec3,
     n = shading_normal(g, tri, b1, b2, ng)
     if g.bsdf_ints[BSDF_INTS * bsdf] and n.dot(wi) < 0.0:  # twosided
         n = -n
+        back = g.bsdf_ints[BSDF_INTS * bsdf + 1]
+        if back >= 0:
+            bsdf = back
     s, t = coordinate_system(n)
     return structs.ShadingPoint(p=x, n=n, s=s, t=t, wi=vec3(s.dot(wi), t.dot(wi), n.dot(wi)),
                         uv=surface_uv(g, tri, b1, b2), tri=tri, bsdf=bsdf)
@@ -81,7 +87,27 @@ def to_world(sp: ti.template(), v: vec3) -> vec3:
 @ti.func
 def bsdf_texture(g: ti.template(), sp: ti.template(), j: ti.template()) -> ti.i32:
     """The texture of the BSDF's j-th texture parameter (its plugin's ``textures`` order)."""
-    return g.bsdf_ints[BSDF_INTS * sp.bsdf + 1 + j]
+    return g.bsdf_ints[BSDF_INTS * sp.bsdf + TEXTURES_AT + j]
+
+
+@ti.func
+def bsdf_color(g: ti.template(), sp: ti.template(), j: ti.template()):
+    """The BSDF's j-th texture parameter at the shading point, RGB."""
+    return lookup(g, bsdf_texture(g, sp, j), sp.uv)
+
+
+@ti.func
+def bsdf_float(g: ti.template(), sp: ti.template(), j: ti.template()):
+    """The BSDF's j-th texture parameter as one float: its luminance, as Mitsuba's
+    ``eval_1`` (the value itself for a ``<float>``)."""
+    c = lookup(g, bsdf_texture(g, sp, j), sp.uv)
+    return 0.212671 * c[0] + 0.715160 * c[1] + 0.072169 * c[2]
+
+
+@ti.func
+def bsdf_smooth(g: ti.template(), sp: ti.template()) -> ti.i32:
+    """Whether the BSDF has non-delta lobes (if not, sampling an emitter is useless)."""
+    return (g.bsdf_ints[BSDF_INTS * sp.bsdf + BSDF_FLAGS] & SMOOTH) != 0
 
 
 @ti.func
@@ -115,17 +141,36 @@ def bsdf_pdf(g: ti.template(), sp: ti.template(), wo_world: vec3):
 
 
 @ti.func
-def bsdf_sample(g: ti.template(), sp: ti.template(), u1, u2):
-    """(world direction, weight = value * |cos| / pdf, pdf); weight 0 where nothing
-    is sampled (the direction is then still a unit vector)."""
-    wo = vec3(0.0, 0.0, 1.0)
-    weight = vec3(0.0)
-    pdf = 0.0
+def no_sample():
+    """The BsdfSample of nothing sampled: weight 0, a unit direction."""
+    return structs.BsdfSample(wo=vec3(0.0, 0.0, 1.0), weight=vec3(0.0), pdf=0.0, delta=0,
+                              lobe=0, eta=1.0)
+
+
+@ti.func
+def bsdf_sample(g: ti.template(), sp: ti.template(), u0, u1, u2):
+    """A ``structs.BsdfSample`` with ``wo`` in world space; weight 0 where nothing is
+    sampled (the direction is then still a unit vector)."""
+    bs = no_sample()
     if ti.static(len(g.bsdfs) == 1):
-        wo, weight, pdf = g.bsdfs[0].sample(g, sp, u1, u2)
+        bs = g.bsdfs[0].sample(g, sp, u0, u1, u2)
     else:
         code = g.bsdf_type[sp.bsdf]
         for j in ti.static(range(len(g.bsdfs))):
             if code == j:
-                wo, weight, pdf = g.bsdfs[j].sample(g, sp, u1, u2)
-    return to_world(sp, wo).normalized(), weight, pdf
+                bs = g.bsdfs[j].sample(g, sp, u0, u1, u2)
+    bs.wo = to_world(sp, bs.wo).normalized()
+    return bs
+
+
+@ti.func
+def bsdf_delta(g: ti.template(), sp: ti.template(), lobe: ti.i32):
+    """(world direction, value) of the BSDF's delta lobe ``lobe``, as ``sample`` chose it."""
+    wo = vec3(0.0, 0.0, 1.0)
+    value = vec3(0.0)
+    code = g.bsdf_type[sp.bsdf]
+    for j in ti.static(range(len(g.bsdfs))):
+        if ti.static(g.bsdfs[j].delta is not None):
+            if code == j:
+                wo, value = g.bsdfs[j].delta(g, sp, lobe)
+    return to_world(sp, wo).normalized(), value

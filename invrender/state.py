@@ -22,7 +22,11 @@ import taichi as ti
 from invrender import runtime
 from invrender.integrators.records import Records
 
-BSDF_INTS = 8  # [0] twosided, [1 + j] texture of the plugin's j-th texture parameter
+BSDF_INTS = 16  # [0] twosided, [1] the back side's BSDF (twosided with two; -1: the same),
+# [2] lobe flags (bsdfs.base), [4:8] the plugin's own ints, [8 + j] its texture j (j < 8)
+BSDF_PLUGIN_INTS = 4
+BSDF_TEXTURE_INTS = 8
+BSDF_FLOATS = 8  # the plugin's own floats (settings fixed at upload)
 TEXTURE_INTS = 8  # [0] first value in params, [1] width, [2] height, [3] wrap, [4] filter
 TEXTURE_FLOATS = 8  # [0:6] the to_uv affine map (rows), then the plugin's
 EMITTER_INTS = 8  # attached: [1] first triangle, [2] count; with a sampling distribution:
@@ -65,12 +69,12 @@ class Capacity:
         per = {"vertices": 216 + 2 * r,  # vtx, normals and their sums with grad and dual, uv
                "triangles": 56 + 13 * r,  # indices and tables, BVH (< 2 nodes), emitter CDF
                "params": 24 + r,  # values with grad and dual, an envmap's CDF
-               "bsdfs": 36, "textures": 36 + 8 * r, "emitters": 36 + 24 * r,
+               "bsdfs": 68 + 8 * r, "textures": 36 + 8 * r, "emitters": 36 + 24 * r,
                "sensors": 20 + 32 * r,
                "pixels": 14 * r,  # running sums, the replay image with grad and dual
                "samples": 3 * r,  # a pass's sample radiance
                "record_samples": 16 + 14 * r,  # camera rays, film points, ray buffer
-               "record_slots": 12 + 58 * r}  # records and the replay's state
+               "record_slots": 16 + 58 * r}  # records and the replay's state
         return sum(getattr(self, name) * size for name, size in per.items())
 
     def index_overflow(self) -> str | None:
@@ -127,6 +131,7 @@ class RenderState:
         self.params = flat(ti.f64, c.params, True)
         self.bsdf_type = flat(ti.i32, c.bsdfs)
         self.bsdf_ints = flat(ti.i32, BSDF_INTS * c.bsdfs)
+        self.bsdf_floats = flat(real, BSDF_FLOATS * c.bsdfs)
         self.tex_type = flat(ti.i32, c.textures)
         self.tex_ints = flat(ti.i32, TEXTURE_INTS * c.textures)
         self.tex_floats = flat(real, TEXTURE_FLOATS * c.textures)
@@ -176,7 +181,8 @@ class RenderState:
                     tri_bsdf: ti.types.ndarray(), tri_emitter: ti.types.ndarray(),
                     tri_has_uv: ti.types.ndarray(), tri_has_normal: ti.types.ndarray(),
                     bsdf_type: ti.types.ndarray(),
-                    bsdf_ints: ti.types.ndarray(), tex_type: ti.types.ndarray(),
+                    bsdf_ints: ti.types.ndarray(), bsdf_floats: ti.types.ndarray(),
+                    tex_type: ti.types.ndarray(),
                     tex_ints: ti.types.ndarray(), tex_floats: ti.types.ndarray(),
                     em_type: ti.types.ndarray(),
                     em_ints: ti.types.ndarray(), em_tris: ti.types.ndarray(),
@@ -196,6 +202,8 @@ class RenderState:
             self.bsdf_type[i] = bsdf_type[i]
         for i in range(bsdf_ints.shape[0]):
             self.bsdf_ints[i] = bsdf_ints[i]
+        for i in range(bsdf_floats.shape[0]):
+            self.bsdf_floats[i] = bsdf_floats[i]
         for i in range(tex_type.shape[0]):
             self.tex_type[i] = tex_type[i]
         for i in range(tex_ints.shape[0]):

@@ -2,7 +2,7 @@
 
 A struct's member types are fixed when the struct type is made, so the types are made anew
 whenever Taichi starts (``runtime.on_init``); Taichi functions read them as
-``structs.ShadingPoint`` and ``structs.LightSample`` when they compile.
+``structs.ShadingPoint``, ``structs.LightSample`` and ``structs.BsdfSample`` when they compile.
 """
 
 import taichi as ti
@@ -32,15 +32,22 @@ def _make(real):
         q=real,  # density of ``pos`` (per barycentric area, or per solid angle)
         delta=ti.i32,  # a delta distribution (no MIS with BSDF sampling)
         emitter=ti.i32)  # which emitter, -1 for none
-    return shading_point, light_sample
+    bsdf_sample = ti.types.struct(
+        wo=vec3,  # sampled direction, local frame (a unit vector even when nothing was)
+        weight=vec3,  # value * |cos theta_o| / pdf; 0 where nothing was sampled
+        pdf=real,  # solid-angle density, or the lobe's probability for a delta lobe
+        delta=ti.i32,  # the sampled lobe is a delta distribution (mirror, glass)
+        lobe=ti.i32,  # which delta lobe (the plugin's numbering), for the replay
+        eta=real)  # relative index of refraction crossed (1 unless transmitted)
+    return shading_point, light_sample, bsdf_sample
 
 
-ShadingPoint, LightSample = _make(ti.f32)
+ShadingPoint, LightSample, BsdfSample = _make(ti.f32)
 
 
 def _set_precision(real) -> None:
-    global ShadingPoint, LightSample
-    ShadingPoint, LightSample = _make(real)
+    global ShadingPoint, LightSample, BsdfSample
+    ShadingPoint, LightSample, BsdfSample = _make(real)
 
 
 runtime.on_init(_set_precision)

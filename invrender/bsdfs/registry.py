@@ -1,8 +1,31 @@
 """The BSDF plugins: a new BSDF is one module and one line here."""
 
+import numpy as np
+
 from invrender.bsdfs import diffuse
-from invrender.bsdfs.base import BsdfPlugin
+from invrender.bsdfs.base import BSDF_FLAGS, PLUGIN_INTS, TEXTURES_AT, BsdfPlugin
 from invrender.registry import Registry
+from invrender.state import BSDF_FLOATS, BSDF_INTS, BSDF_TEXTURE_INTS
 
 BSDFS: Registry[BsdfPlugin] = Registry("bsdf")
 BSDFS.register(diffuse.PLUGIN)
+
+
+def bsdf_tables(bsdfs, index: dict, texture_index) -> tuple[np.ndarray, np.ndarray]:
+    """``bsdf_ints`` and ``bsdf_floats`` of the BSDF instances (state.BSDF_INTS layout);
+    index maps BSDF ids to rows, texture_index a texture to its table row."""
+    ints = np.zeros((len(bsdfs), BSDF_INTS), np.int32)
+    floats = np.zeros((len(bsdfs), BSDF_FLOATS))
+    for i, b in enumerate(bsdfs):
+        plugin = BSDFS[b.type]
+        assert len(plugin.textures) <= BSDF_TEXTURE_INTS
+        ints[i, 0] = b.twosided
+        ints[i, 1] = index[b.back] if b.back is not None else -1
+        ints[i, BSDF_FLAGS] = plugin.lobe_flags(b) if plugin.lobe_flags else plugin.lobes
+        own = plugin.ints(b) if plugin.ints else []
+        ints[i, PLUGIN_INTS:PLUGIN_INTS + len(own)] = own
+        for j, name in enumerate(plugin.textures):
+            ints[i, TEXTURES_AT + j] = texture_index(b.textures[name])
+        own = plugin.floats(b) if plugin.floats else []
+        floats[i, :len(own)] = own
+    return ints, floats

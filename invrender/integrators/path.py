@@ -26,7 +26,14 @@ from invrender.geometry.intersect import intersect, occluded, triangle
 from invrender.integrators import records as R
 from invrender.sampler import uniform
 from invrender.sensors.registry import generate_ray
-from invrender.shading import bsdf_eval, bsdf_pdf, bsdf_sample, shading_point, surface_uv
+from invrender.shading import (
+    bsdf_eval,
+    bsdf_pdf,
+    bsdf_sample,
+    bsdf_smooth,
+    shading_point,
+    surface_uv,
+)
 from invrender.warp import power_heuristic
 
 vec2 = ti.math.vec2
@@ -68,6 +75,7 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, tmax0,
     o, d, tmin, skip, depth = o0, d0, tmin0, skip0, depth0
     radiance = vec3(0.0)
     beta = vec3(1.0)
+    eta = 1.0  # relative IOR crossed so far (Mitsuba's Russian roulette scales by eta^2)
     prev_pdf = 1.0
     prev_delta = 1
     length = 0
@@ -120,8 +128,11 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, tmax0,
             rec.position[slot] = x
             rec.normal[slot] = cross
             rec.previous[slot] = o
-            # density of these barycentrics: solid-angle pdf x |d(direction)/d(barycentrics)|
-            rec.q[slot] = prev_pdf * ti.abs(cross.dot(d)) / (t * t)
+            # density of these barycentrics: solid-angle pdf x |d(direction)/d(barycentrics)|;
+            # after a delta lobe, the probability of having chosen it (the replay follows
+            # the lobe's direction to this triangle's plane)
+            rec.q[slot] = prev_pdf if prev_delta else prev_pdf * ti.abs(cross.dot(d)) / (t * t)
+            rec.lobe[slot] = R.NOT_DELTA
             rec.mis[slot] = w_emit
             rec.rr[slot] = 1.0
             rec.light_em[slot] = R.NO_LIGHT
@@ -134,12 +145,12 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, tmax0,
         base = sampler.DIM_BOUNCE_BASE + depth * sampler.DIM_STRIDE
         eps = ray_epsilon(x)
 
-        # emitter sampling
+        # emitter sampling, where the BSDF has smooth lobes (as Mitsuba)
         ls = emitters.sample(g, x, uniform(key, base + sampler.OFF_EMITTER_SELECT),
                              uniform(key, base + sampler.OFF_TRIANGLE),
                              uniform(key, base + sampler.OFF_EMITTER_2D),
                              uniform(key, base + sampler.OFF_EMITTER_2D + 1))
-        if ls.pdf > 0.0:
+        if ls.pdf > 0.0 and bsdf_smooth(g, sp):
             f = bsdf_eval(g, sp, ls.d)
             if f.max() > 0.0:
                 tmax = ls.dist * (1.0 - 1e-4) if ls.dist < 1e29 else ls.dist
@@ -156,11 +167,16 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, tmax0,
                         rec.light_mis[slot] = w_light
 
         # BSDF sampling
-        d, weight, bpdf = bsdf_sample(g, sp, uniform(key, base + sampler.OFF_BSDF_2D),
-                                      uniform(key, base + sampler.OFF_BSDF_2D + 1))
-        beta *= weight
-        prev_pdf = bpdf
-        prev_delta = 0
+        bs = bsdf_sample(g, sp, uniform(key, base + sampler.OFF_BSDF_LOBE),
+                         uniform(key, base + sampler.OFF_BSDF_2D),
+                         uniform(key, base + sampler.OFF_BSDF_2D + 1))
+        d = bs.wo
+        beta *= bs.weight
+        eta *= bs.eta
+        prev_pdf = bs.pdf
+        prev_delta = bs.delta
+        if record and bs.delta:
+            rec.lobe[slot] = bs.lobe
         o = x
         tmin = eps
         skip = tri
@@ -169,8 +185,8 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, tmax0,
         beta_max = beta.max()
         if beta_max <= 0.0:
             break
-        if depth >= rr_depth:  # Russian roulette, as Mitsuba (eta = 1 for diffuse)
-            q = ti.min(beta_max, 0.95)
+        if depth >= rr_depth:  # Russian roulette, as Mitsuba
+            q = ti.min(beta_max * eta * eta, 0.95)
             beta /= q
             if record:
                 rec.rr[slot] = 1.0 / q

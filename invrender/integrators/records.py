@@ -5,8 +5,11 @@ of fewer samples holds longer paths in the same fields). Vertex 0 is where the c
 lands; vertices k >= 1 are parametrised by (triangle, barycentrics), so they move with the
 mesh, and each segment into them carries ``q``, the density with which trace sampled those
 barycentrics (solid-angle pdf times the barycentric-to-direction Jacobian), held fixed in
-the replay. Emitter samples are stored the same way. MIS weights and Russian roulette
-factors are constants of the replay (DESIGN §2, BOUNDARY §3 "MIS").
+the replay. A vertex after a delta lobe (a mirror, glass) is instead where that lobe's
+recomputed direction meets the recorded triangle's plane, like vertex 0; its ``q`` is the
+probability with which the lobe was chosen. Emitter samples are stored the same way. MIS
+weights and Russian roulette factors are constants of the replay (DESIGN §2, BOUNDARY §3
+"MIS").
 """
 
 import taichi as ti
@@ -16,6 +19,7 @@ from invrender import runtime
 END = -2  # the path has no vertex k
 ESCAPED = -1  # the segment into vertex k left the scene (environment)
 NO_LIGHT = -1  # no emitter sample at vertex k (``light_em``)
+NOT_DELTA = -1  # the sample leaving vertex k is not a delta lobe (``lobe``)
 INFO_MAX_VERTICES, INFO_OVERFLOW = 0, 1
 
 
@@ -46,6 +50,7 @@ class Records:
         self.q = field(slots, real)  # density of the sample of vertex k (k >= 1)
         self.mis = field(slots, real)  # MIS weight of emission found at vertex k
         self.rr = field(slots, real)  # 1 / survival probability after vertex k
+        self.lobe = field(slots, ti.i32)  # delta lobe sampled at vertex k, or NOT_DELTA
         self.light_em = field(slots, ti.i32)  # emitter sampled at vertex k, or NO_LIGHT
         self.light_tri = field(slots, ti.i32)
         self.light_pos = field(slots, real, 3)  # barycentrics or direction

@@ -8,8 +8,12 @@ geometry: vertex 0 is the camera ray hitting the recorded triangle's plane; vert
 k >= 1 and emitter samples sit at recorded barycentrics, and each segment into them is
 weighted by f * |d direction / d barycentrics| / q, with q the density trace used. At the
 recorded parameters that weight is exactly the BSDF weight trace used; under a parameter
-change it is the interior derivative. MIS weights and Russian roulette are constants.
-Visibility is not re-tested: that is what makes this the interior term only.
+change it is the interior derivative. A vertex after a delta lobe (mirror, glass) is a
+specular chain's next link: the lobe's direction is recomputed from the parameters (the
+shading normal, the IOR) and the vertex slides along it in the recorded triangle's plane,
+as vertex 0 slides along the camera ray; its weight is the lobe's value / q. MIS weights
+and Russian roulette are constants. Visibility is not re-tested: that is what makes this
+the interior term only.
 
 Vertex kernel k runs over the slots s = k n + i of vertex k (n samples in the pass). It
 writes what vertex k adds to the sample's radiance (``rec.emitted[s]``), and for vertex
@@ -30,7 +34,7 @@ import taichi as ti
 from invrender.emitters import registry as emitters
 from invrender.geometry.intersect import triangle
 from invrender.integrators import records as R
-from invrender.shading import bsdf_eval, shading_point, surface_uv
+from invrender.shading import bsdf_delta, bsdf_eval, shading_point, surface_uv
 
 vec2 = ti.math.vec2
 vec3 = ti.math.vec3
@@ -41,6 +45,12 @@ def barycentrics(p: vec3, e1: vec3, e2: vec3, cross: vec3):
     """(b1, b2) of the point v0 + p in the plane of the triangle (v0, v0 + e1, v0 + e2)."""
     inv = 1.0 / cross.dot(cross)
     return p.cross(e2).dot(cross) * inv, e1.cross(p).dot(cross) * inv
+
+
+@ti.func
+def on_plane(o: vec3, d: vec3, v0: vec3, cross: vec3) -> vec3:
+    """Where the ray o + t d meets the plane through v0 with normal cross."""
+    return o + ((v0 - o).dot(cross) / d.dot(cross)) * d
 
 
 @ti.func
@@ -60,7 +70,7 @@ def vertex_position(g: ti.template(), k: ti.i32, n: ti.i32, i: ti.i32):
     if k == 0:
         o = rec.ray_o[i]
         d = rec.ray_d[i]
-        x = o + ((v0 - o).dot(cross) / d.dot(cross)) * d
+        x = on_plane(o, d, v0, cross)
         b1, b2 = barycentrics(x - v0, e1, e2, cross)
     else:
         bary = rec.bary[k * n + i]
@@ -140,6 +150,10 @@ class Replay:
                         bary = rec.bary[s]
                         b1 = bary[0]
                         b2 = bary[1]
+                        if ti.static(g.delta_lobes):
+                            if rec.lobe[s - n] != R.NOT_DELTA:  # slid along a delta lobe
+                                v0, v1, v2 = triangle(g, tri)
+                                b1, b2 = barycentrics(x - v0, v1 - v0, v2 - v0, cross)
                     ng = cross.normalized()
                     cos_i = ng.dot(wi)
                     e = g.tri_emitter[tri]
@@ -177,21 +191,33 @@ class Replay:
             nxt = s + n
             rr = rec.rr[s]
             escaped = rec.tri[nxt] == R.ESCAPED
+            lobe = R.NOT_DELTA
             d = rec.dir[nxt]
+            value = vec3(0.0)
+            if ti.static(g.delta_lobes):  # only scenes with mirrors or glass compile it
+                lobe = rec.lobe[s]
+                if lobe != R.NOT_DELTA:
+                    d, value = bsdf_delta(g, sp, lobe)
             jacobian = 1.0  # |d direction / d barycentrics| of the next vertex
             if not escaped:
                 v0, v1, v2 = triangle(g, rec.tri[nxt])
                 cross = (v1 - v0).cross(v2 - v0)
-                bary = rec.bary[nxt]
-                y = v0 + bary[0] * (v1 - v0) + bary[1] * (v2 - v0)
+                y = vec3(0.0)
+                if ti.static(g.delta_lobes) and lobe != R.NOT_DELTA:
+                    y = on_plane(x, d, v0, cross)
+                else:
+                    bary = rec.bary[nxt]
+                    y = v0 + bary[0] * (v1 - v0) + bary[1] * (v2 - v0)
+                    seg = y - x
+                    r2 = seg.dot(seg)
+                    d = seg / ti.sqrt(r2)
+                    jacobian = ti.abs(cross.dot(d)) / r2
                 rec.position[nxt] = y
                 rec.normal[nxt] = cross
                 rec.previous[nxt] = x
-                seg = y - x
-                r2 = seg.dot(seg)
-                d = seg / ti.sqrt(r2)
-                jacobian = ti.abs(cross.dot(d)) / r2
-            f = bsdf_eval(g, sp, d) * (rr / rec.q[nxt])
+            if lobe == R.NOT_DELTA:
+                value = bsdf_eval(g, sp, d)
+            f = value * (rr / rec.q[nxt])
             if escaped:
                 result = f * emitters.environment_radiance(g, d) * rec.mis[nxt]
             else:

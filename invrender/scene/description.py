@@ -49,14 +49,17 @@ def constant(value) -> Texture:
 
 @dataclass
 class Bsdf:
-    """One BSDF instance: its registered type, its texture-valued parameters by name, and
-    whether ``twosided`` wraps it (the frame flips to the side the light comes from)."""
+    """One BSDF instance: its registered type, its texture-valued parameters by name, its
+    plugin's other settings, and whether ``twosided`` wraps it (the frame flips to the side
+    the light comes from; with two nested BSDFs ``back`` is the id of the back side's)."""
 
     id: str
     type: str = "diffuse"
     textures: dict[str, Texture] = field(default_factory=dict)
     twosided: bool = False
     source: Source | None = None
+    settings: dict = field(default_factory=dict)  # distribution, ior, ...: fixed at upload
+    back: str | None = None
 
 
 @dataclass

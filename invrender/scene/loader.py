@@ -45,6 +45,7 @@ from invrender.scene.description import (
 from invrender.scene.props import REQUIRED, Props
 from invrender.scene.xml import Element, SceneFile, check_attributes, read_scene, required_attr
 from invrender.sensors.registry import SENSORS
+from invrender.textures import uniform
 from invrender.textures.registry import TEXTURES
 
 SCENE_CHILDREN = ("default", "path", "integrator", "sensor", "bsdf", "texture", "shape",
@@ -412,6 +413,15 @@ class SceneBuilder:
             return texture
         return constant(props.color(name, default))
 
+    def scalar_texture(self, props: Props, name: str, default) -> Texture:
+        """A float-valued texture property: a ``<float>`` (one value, ``<name>.value``) or
+        a texture as ``texture`` reads it."""
+        given = props.named.get(name)
+        if given is None or given.tag == "float":
+            value = props.float(name, default)
+            return uniform.make(value)
+        return self.texture(props, name, default)
+
     def texture_element(self, element: Element) -> Texture:
         kind = self.plugin_type(element, tuple(n for n in TEXTURES.names()
                                                if TEXTURES[n].parse is not None))
@@ -446,29 +456,53 @@ class SceneBuilder:
         self.bsdfs[bsdf.id] = bsdf
 
     def bsdf(self, element: Element, fallback_id: str | None = None) -> Bsdf:
-        """A registered BSDF, or ``twosided`` around one (the twosided's id names it)."""
+        """A registered BSDF, or ``twosided`` around one or two (the twosided's id names
+        the front one; a second is the back side's, ``<id>.back``)."""
         kind = self.plugin_type(element, (*BSDFS.names(), "twosided"))
         bsdf_id = self.object_id(element, fallback_id)
         if kind != "twosided":
             return self.plain_bsdf(element, kind, bsdf_id)
         props = self.props(element)
         inner = props.take_objects("bsdf")
-        if len(inner) != 1:
-            raise self.error(element, f"twosided needs exactly one nested <bsdf>, got "
+        if len(inner) not in (1, 2):
+            raise self.error(element, f"twosided needs one or two nested <bsdf>, got "
                              f"{len(inner)}")
         props.finish(())
-        inner_kind = self.plugin_type(inner[0], BSDFS.names())
-        check_attributes(inner[0], ("type", "id", "name"), self.file_of(inner[0]))
-        bsdf = self.plain_bsdf(inner[0], inner_kind, bsdf_id)
-        bsdf.twosided, bsdf.source = True, self.source(element)
-        return bsdf
+        sides = []
+        for k, nested in enumerate(inner):
+            nested_kind = self.plugin_type(nested, BSDFS.names())
+            check_attributes(nested, ("type", "id", "name"), self.file_of(nested))
+            if BSDFS[nested_kind].transmits:
+                raise self.error(nested, f"twosided cannot hold '{nested_kind}': it transmits "
+                                 "light", hint="a transmitting BSDF is two-sided already; "
+                                 "use it without the twosided", )
+            sides.append(self.plain_bsdf(nested, nested_kind,
+                                         bsdf_id if k == 0 else f"{bsdf_id}.back"))
+        front = sides[0]
+        front.twosided, front.source = True, self.source(element)
+        if len(sides) == 2:
+            sides[1].twosided = True
+            self.add_bsdf(sides[1])
+            front.back = sides[1].id
+        return front
 
     def plain_bsdf(self, element: Element, kind: str, bsdf_id: str) -> Bsdf:
-        """The plugin's texture-valued parameters, each with Mitsuba's default."""
-        textures = self.plugin_textures(element, BSDFS[kind])
-        return Bsdf(id=bsdf_id, type=kind, textures=textures, source=self.source(element))
-
-    # shapes and emitters
+        """The plugin's texture-valued parameters, each with Mitsuba's default, and its
+        own settings."""
+        plugin = BSDFS[kind]
+        props = self.props(element)
+        bsdf = Bsdf(id=bsdf_id, type=kind, source=self.source(element))
+        read = plugin.parse(self, props, bsdf) if plugin.parse is not None else ()
+        for name in plugin.textures:
+            if name in bsdf.textures:
+                continue
+            default = plugin.defaults.get(name, REQUIRED)
+            if name in plugin.scalars:
+                bsdf.textures[name] = self.scalar_texture(props, name, default)
+            else:
+                bsdf.textures[name] = self.texture(props, name, default)
+        props.finish((*plugin.textures, *read))
+        return bsdf
 
     def shape(self, element: Element) -> Mesh:
         """A mesh in world space with its BSDF id and optional area emitter."""

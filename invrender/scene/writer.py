@@ -12,6 +12,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from invrender.bsdfs.registry import BSDFS
 from invrender.emitters.registry import EMITTERS
 from invrender.scene.description import Scene
 from invrender.sensors.registry import SENSORS
@@ -45,10 +46,17 @@ def write_scene(scene: Scene, path: str | Path) -> Path:
         out = TEXTURES[tex.type].write_xml(tex, "", path.parent, tex.id)
         out[0] = out[0].replace(' name=""', f" id={quoteattr(tex.id)}")
         lines += _indent(out, 1)
+    backs = {b.back for b in scene.bsdfs.values() if b.back is not None}
     for bsdf in scene.bsdfs.values():
-        body = _textures(bsdf.textures, path.parent, bsdf.id)
+        if bsdf.id in backs:  # written inside its front's twosided
+            continue
+        body = _bsdf_body(bsdf, path.parent)
         if bsdf.twosided:
             body = [f'<bsdf type="{bsdf.type}">', *_indent(body, 1), "</bsdf>"]
+            if bsdf.back is not None:
+                back = scene.bsdfs[bsdf.back]
+                body += [f'<bsdf type="{back.type}">',
+                         *_indent(_bsdf_body(back, path.parent), 1), "</bsdf>"]
         kind = "twosided" if bsdf.twosided else bsdf.type
         lines += _indent([f"<bsdf type={quoteattr(kind)} id={quoteattr(bsdf.id)}>",
                           *_indent(body, 1), "</bsdf>"], 1)
@@ -99,6 +107,13 @@ def _is_default(texture, default) -> bool:
     ``texture`` may only be given as a spatially varying one)."""
     return (default is not None and texture.type == "constant"
             and np.array_equal(texture.value, np.broadcast_to(default, 3)))
+
+
+def _bsdf_body(bsdf, directory: Path) -> list[str]:
+    """A BSDF's settings and textures, as its plugin and Mitsuba read them."""
+    plugin = BSDFS[bsdf.type]
+    settings = plugin.write_xml(bsdf) if plugin.write_xml is not None else []
+    return settings + _textures(bsdf.textures, directory, bsdf.id)
 
 
 def _textures(textures: dict, directory: Path, owner: str) -> list[str]:

@@ -3,7 +3,7 @@
 import taichi as ti
 
 from invrender.registry import Registry
-from invrender.textures import bitmap, checkerboard, constant, scalar
+from invrender.textures import bitmap, checkerboard, constant, scalar, uniform
 from invrender.textures.base import TexturePlugin
 
 TEXTURES: Registry[TexturePlugin] = Registry("texture")
@@ -11,6 +11,7 @@ TEXTURES.register(constant.PLUGIN)
 TEXTURES.register(bitmap.PLUGIN)
 TEXTURES.register(checkerboard.PLUGIN)
 TEXTURES.register(scalar.PLUGIN)
+TEXTURES.register(uniform.PLUGIN)
 
 
 @ti.func
