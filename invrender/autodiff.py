@@ -271,7 +271,7 @@ class DiffRenderer:
             if b is not None:
                 self.boundary_grad += b.reverse(d_image, self.engine.layout.n_vertices,
                                                 self.splat(b.film, inv_weight, spp))
-        if geometry or moving:  # through the shading normals of smooth meshes
+        if (geometry or moving) and g.smooth_normals:  # through smooth meshes' normals
             normals, lay = self.g.kernels(VertexNormals), self.engine.layout
             with runtime.fast_compile():
                 normals.clear(lay.n_vertices)
@@ -329,7 +329,7 @@ class DiffRenderer:
         for p, vertices in self._each_pass(seed, spp, rr_depth):
             with runtime.fast_compile():
                 self.replay.clear_derivatives(self.n_samples(p), vertices, True, True)
-                if field == "vtx":  # the shading normals' duals; their values stay given
+                if field == "vtx" and g.smooth_normals:  # their duals; values stay given
                     self._normal_duals(tangent)
                 with Tangent(g.state, field, tangent):
                     self._replay_forward(p, vertices)

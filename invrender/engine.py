@@ -96,7 +96,7 @@ class Layout:
             self.textures += [e.textures[name] for name in EMITTERS[e.type].textures]
         self.textures = list({id(t): t for t in self.textures}.values())
         used["textures"] = {t.type for t in self.textures}
-        self.config = Config.of(used)
+        self.config = Config.of(used, any(m.normals is not None for m in meshes))
         self.texture_index = {id(t): k for k, t in enumerate(self.textures)}
         self.texture_slots: dict[int, Slot] = {}
         start = 0
@@ -130,7 +130,8 @@ def _signature(scene) -> tuple:
         tex += [(b.id, b.type, b.twosided, b.back, _settings_key(b.settings))] + [
             (n, id(t), t.type, TEXTURES[t.type].get(t).shape) for n, t in b.textures.items()]
     meshes = [(id(m), m.faces.shape, id(m.faces), m.bsdf, m.emitter is not None,
-               m.uvs is not None, len(m.vertices)) for m in scene.meshes]
+               m.uvs is not None, m.normals is not None, len(m.vertices))
+              for m in scene.meshes]
     emitters = [(e.type, e.sampling_weight, _settings_key(e.settings),
                  tuple((n, id(t), TEXTURES[t.type].get(t).shape)
                        for n, t in e.textures.items())) for e in scene.emitters]

@@ -34,6 +34,8 @@ GEOMETRY_NOTE = ("includes silhouette terms and shadow-edge terms at every path 
                  "residual bias at max_depth >= 3")
 DELTA_LIGHT_NOTE = ("; the hard shadows of {lights} lights are interior-only (their shadow "
                     "edges move without a boundary term)")
+DELTA_BSDF_NOTE = ("; edges seen through {bsdfs} (mirror and glass reflections and "
+                   "refractions of silhouettes) have no boundary term: interior only there")
 
 
 @dataclass
@@ -147,6 +149,9 @@ def traverse(scene: Scene) -> Iterator[Parameter]:
     delta = sorted({e.type for e in scene.emitters if EMITTERS[e.type].delta})
     if delta:
         note += DELTA_LIGHT_NOTE.format(lights=", ".join(delta))
+    specular = sorted({b.type for b in scene.bsdfs.values() if BSDFS[b.type].delta is not None})
+    if specular:
+        note += DELTA_BSDF_NOTE.format(bsdfs=", ".join(specular))
     for mesh in scene.meshes:
         yield Parameter(f"{mesh.id}.vertex_positions", "vertices", mesh, geometry_note=note)
         for kind in latent.KINDS:

@@ -27,15 +27,18 @@ class Config:
     emitters: tuple[str, ...]
     sensors: tuple[str, ...]
     filters: tuple[str, ...]
+    # some mesh has vertex normals: kernels interpolate them (and the derivative passes
+    # differentiate their recompute); flat-shaded scenes compile without that code
+    smooth_normals: bool = False
 
     @staticmethod
-    def of(used: dict[str, set[str]]) -> Config:
+    def of(used: dict[str, set[str]], smooth_normals: bool = False) -> Config:
         def ordered(registry, names):
             return tuple(sorted(names, key=registry.index))
 
         return Config(ordered(BSDFS, used["bsdfs"]), ordered(TEXTURES, used["textures"]),
                       ordered(EMITTERS, used["emitters"]), ordered(SENSORS, used["sensors"]),
-                      ordered(FILTERS, used["filters"]))
+                      ordered(FILTERS, used["filters"]), smooth_normals)
 
     def code(self, kind: str, name: str) -> int:
         """The index kernels dispatch on for plugin ``name`` of ``kind`` ("bsdfs", ...)."""
@@ -60,6 +63,7 @@ class Program:
         self.filters = tuple(FILTERS[n] for n in config.filters)
         self.environment_plugins = any(p.environment for p in self.emitters)
         self.delta_lobes = any(p.delta is not None for p in self.bsdfs)  # mirrors, glass
+        self.smooth_normals = config.smooth_normals
         self._kernels: dict = {}
         self.compiled_render = False  # for RenderStats: has a render compiled the kernels
 

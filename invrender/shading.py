@@ -40,19 +40,20 @@ def shading_normal(g: ti.template(), tri: ti.i32, b1, b2, ng: vec3) -> vec3:
     """The interpolated vertex normal at barycentrics (b1, b2), as Mitsuba's meshes with
     normals shade; ng (the unit geometric normal) for meshes without."""
     n = ng
-    if g.tri_has_normal[tri]:
-        i0 = g.tri[3 * tri]
-        i1 = g.tri[3 * tri + 1]
-        i2 = g.tri[3 * tri + 2]
-        b0 = 1.0 - b1 - b2
-        interpolated = vec3(0.0)
-        for c in ti.static(range(3)):
-            interpolated[c] = (b0 * ti.cast(g.vnormal[3 * i0 + c], float)
-                               + b1 * ti.cast(g.vnormal[3 * i1 + c], float)
-                               + b2 * ti.cast(g.vnormal[3 * i2 + c], float))
-        length = interpolated.norm()
-        if length > 0.0:
-            n = interpolated / length
+    if ti.static(g.smooth_normals):
+        if g.tri_has_normal[tri]:
+            i0 = g.tri[3 * tri]
+            i1 = g.tri[3 * tri + 1]
+            i2 = g.tri[3 * tri + 2]
+            b0 = 1.0 - b1 - b2
+            interpolated = vec3(0.0)
+            for c in ti.static(range(3)):
+                interpolated[c] = (b0 * ti.cast(g.vnormal[3 * i0 + c], float)
+                                   + b1 * ti.cast(g.vnormal[3 * i1 + c], float)
+                                   + b2 * ti.cast(g.vnormal[3 * i2 + c], float))
+            length = interpolated.norm()
+            if length > 0.0:
+                n = interpolated / length
     return n
 
 
