@@ -5,6 +5,7 @@ overrides, resolve paths, check input files and validate; every problem ends in 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,7 @@ def _resolve_paths(data: dict, base: Path, set_paths: dict[Loc, str], stem: str)
         if not isinstance(node, dict) or not isinstance(node.get(loc[-1]), str):
             continue
         from_cli = any(loc[:len(s)] == s for s in set_paths)
-        value = Path(node[loc[-1]]).expanduser()
+        value = Path(os.path.expandvars(node[loc[-1]])).expanduser()  # ${VAR}, ~
         root = Path.cwd() if from_cli else base
         node[loc[-1]] = str(value if value.is_absolute() else (root / value).resolve())
 
@@ -166,7 +167,10 @@ def _check_files(data: dict, problems: list[Problem]) -> None:
     for loc, what in ((("scene",), "scene file"), (("target", "image"), "target image")):
         value = _get(data, loc)
         if isinstance(value, str) and not Path(value).is_file():
-            problems.append((loc, None, f"{what} not found: {value}", None))
+            unset = re.findall(r"\$\{?(\w+)", value)  # variables expandvars left as they were
+            hint = (f"set the environment variable {unset[0]} (see the recipe's comment)"
+                    if unset else None)
+            problems.append((loc, None, f"{what} not found: {value}", hint))
     out = _get(data, ("output", "dir"))
     if isinstance(out, str):
         existing = next((p for p in (Path(out), *Path(out).parents) if p.exists()), None)
