@@ -96,7 +96,9 @@ class Layout:
             self.textures += [e.textures[name] for name in EMITTERS[e.type].textures]
         self.textures = list({id(t): t for t in self.textures}.values())
         used["textures"] = {t.type for t in self.textures}
-        self.config = Config.of(used, any(m.normals is not None for m in meshes))
+        oriented = any(BSDFS[b.type].oriented is not None and BSDFS[b.type].oriented(b)
+                       for b in scene.bsdfs.values())
+        self.config = Config.of(used, any(m.normals is not None for m in meshes), oriented)
         self.texture_index = {id(t): k for k, t in enumerate(self.textures)}
         self.texture_slots: dict[int, Slot] = {}
         start = 0

@@ -129,8 +129,8 @@ def _texture_parameters(prefix: str, textures: dict, names, seen: set,
         if plugin.parts:
             for part, first, count in plugin.parts:
                 yield Parameter(f"{stem}.{part}", plugin.kind, tex, part=(first, count))
-        elif renamed and name in renamed and tex.id is None:
-            yield Parameter(stem, plugin.kind, tex)
+        elif (renamed and name in renamed and tex.id is None) or not plugin.parameter:
+            yield Parameter(stem, plugin.kind, tex)  # a plain float: named by itself
         else:
             yield Parameter(f"{stem}.{plugin.parameter}", plugin.kind, tex)
 

@@ -30,15 +30,18 @@ class Config:
     # some mesh has vertex normals: kernels interpolate them (and the derivative passes
     # differentiate their recompute); flat-shaded scenes compile without that code
     smooth_normals: bool = False
+    # some BSDF is oriented (anisotropic, a normal map): shading frames follow dp/du
+    tangent_frames: bool = False
 
     @staticmethod
-    def of(used: dict[str, set[str]], smooth_normals: bool = False) -> Config:
+    def of(used: dict[str, set[str]], smooth_normals: bool = False,
+           tangent_frames: bool = False) -> Config:
         def ordered(registry, names):
             return tuple(sorted(names, key=registry.index))
 
         return Config(ordered(BSDFS, used["bsdfs"]), ordered(TEXTURES, used["textures"]),
                       ordered(EMITTERS, used["emitters"]), ordered(SENSORS, used["sensors"]),
-                      ordered(FILTERS, used["filters"]), smooth_normals)
+                      ordered(FILTERS, used["filters"]), smooth_normals, tangent_frames)
 
     def code(self, kind: str, name: str) -> int:
         """The index kernels dispatch on for plugin ``name`` of ``kind`` ("bsdfs", ...)."""
@@ -62,8 +65,10 @@ class Program:
         self.sensors = tuple(SENSORS[n] for n in config.sensors)
         self.filters = tuple(FILTERS[n] for n in config.filters)
         self.environment_plugins = any(p.environment for p in self.emitters)
-        self.delta_lobes = any(p.delta is not None for p in self.bsdfs)  # mirrors, glass
+        self.bsdf_has_delta = tuple(p.delta is not None for p in self.bsdfs)
+        self.delta_lobes = any(self.bsdf_has_delta)  # mirrors, glass
         self.smooth_normals = config.smooth_normals
+        self.tangent_frames = config.tangent_frames
         self._kernels: dict = {}
         self.compiled_render = False  # for RenderStats: has a render compiled the kernels
 

@@ -11,7 +11,8 @@ from both sides, and a twosided with two BSDFs shades the back with the second.
 import taichi as ti
 
 from invrender import structs
-from invrender.bsdfs.base import BSDF_FLAGS, SMOOTH, TEXTURES_AT
+from invrender.bsdfs.base import BSDF_FLAGS, CHILDREN_AT, SMOOTH, TEXTURES_AT
+from invrender.geometry.intersect import triangle
 from invrender.state import BSDF_INTS
 from invrender.textures.registry import lookup
 from invrender.warp import coordinate_system
@@ -71,8 +72,36 @@ def shading_point(g: ti.template(), tri: ti.i32, b1, b2, x: vec3, ng: vec3,
         if back >= 0:
             bsdf = back
     s, t = coordinate_system(n)
+    if ti.static(g.tangent_frames):  # s along dp/du, as Mitsuba's shading frame
+        dp_du = surface_dp_du(g, tri)
+        along = dp_du - n * n.dot(dp_du)
+        if along.norm() > 0.0:
+            s = along.normalized()
+            t = n.cross(s)
     return structs.ShadingPoint(p=x, n=n, s=s, t=t, wi=vec3(s.dot(wi), t.dot(wi), n.dot(wi)),
                         uv=surface_uv(g, tri, b1, b2), tri=tri, bsdf=bsdf)
+
+
+@ti.func
+def surface_dp_du(g: ti.template(), tri: ti.i32) -> vec3:
+    """The position's derivative along the texture's u, as Mitsuba's meshes compute it
+    (v1 - v0 for a mesh without uvs or with degenerate ones): what orients anisotropic
+    BSDFs and tangent-space normal maps."""
+    v0, v1, v2 = triangle(g, tri)
+    dp0 = v1 - v0
+    dp1 = v2 - v0
+    result = dp0
+    if g.tri_has_uv[tri]:
+        i0 = g.tri[3 * tri]
+        i1 = g.tri[3 * tri + 1]
+        i2 = g.tri[3 * tri + 2]
+        u0 = vec2(g.uv[2 * i0], g.uv[2 * i0 + 1])
+        duv0 = vec2(g.uv[2 * i1], g.uv[2 * i1 + 1]) - u0
+        duv1 = vec2(g.uv[2 * i2], g.uv[2 * i2 + 1]) - u0
+        det = duv0.x * duv1.y - duv0.y * duv1.x
+        if det != 0.0:
+            result = (duv1.y * dp0 - duv0.y * dp1) / det
+    return result
 
 
 @ti.func
@@ -112,33 +141,75 @@ def bsdf_smooth(g: ti.template(), sp: ti.template()) -> ti.i32:
 
 
 @ti.func
-def bsdf_eval(g: ti.template(), sp: ti.template(), wo_world: vec3) -> vec3:
-    """BSDF value times |cos theta_o| for the world direction wo_world."""
-    wo = to_local(sp, wo_world)
+def child_point(g: ti.template(), sp: ti.template(), c: ti.template()):
+    """The shading point as a wrapper's (blendbsdf, mask) child BSDF c sees it."""
+    return structs.ShadingPoint(p=sp.p, n=sp.n, s=sp.s, t=sp.t, wi=sp.wi, uv=sp.uv, tri=sp.tri,
+                                bsdf=g.bsdf_ints[BSDF_INTS * sp.bsdf + CHILDREN_AT + c])
+
+
+@ti.func
+def local_eval(g: ti.template(), sp: ti.template(), wo: vec3, leaves: ti.template()) -> vec3:
+    """eval at a local direction, dispatched among all plugins or (``leaves``) those that
+    hold no other BSDF: what a wrapper calls for its children."""
     result = vec3(0.0)
-    if ti.static(len(g.bsdfs) == 1):  # one type: no branch (simpler reverse-mode code)
-        result = g.bsdfs[0].eval(g, sp, wo)
-    else:
-        code = g.bsdf_type[sp.bsdf]
-        for j in ti.static(range(len(g.bsdfs))):
-            if code == j:
+    code = g.bsdf_type[sp.bsdf]
+    for j in ti.static(range(len(g.bsdfs))):
+        if ti.static(not (leaves and g.bsdfs[j].wrapper)):
+            if ti.static(len(g.bsdfs) == 1):  # one type: no branch (simpler reverse mode)
+                result = g.bsdfs[j].eval(g, sp, wo)
+            elif code == j:
                 result = g.bsdfs[j].eval(g, sp, wo)
     return result
 
 
 @ti.func
-def bsdf_pdf(g: ti.template(), sp: ti.template(), wo_world: vec3):
-    """Solid-angle density with which ``bsdf_sample`` picks wo_world."""
-    wo = to_local(sp, wo_world)
+def local_pdf(g: ti.template(), sp: ti.template(), wo: vec3, leaves: ti.template()):
     result = 0.0
-    if ti.static(len(g.bsdfs) == 1):
-        result = g.bsdfs[0].pdf(g, sp, wo)
-    else:
-        code = g.bsdf_type[sp.bsdf]
-        for j in ti.static(range(len(g.bsdfs))):
-            if code == j:
+    code = g.bsdf_type[sp.bsdf]
+    for j in ti.static(range(len(g.bsdfs))):
+        if ti.static(not (leaves and g.bsdfs[j].wrapper)):
+            if ti.static(len(g.bsdfs) == 1):
+                result = g.bsdfs[j].pdf(g, sp, wo)
+            elif code == j:
                 result = g.bsdfs[j].pdf(g, sp, wo)
     return result
+
+
+@ti.func
+def local_sample(g: ti.template(), sp: ti.template(), u0, u1, u2, leaves: ti.template()):
+    bs = no_sample()
+    code = g.bsdf_type[sp.bsdf]
+    for j in ti.static(range(len(g.bsdfs))):
+        if ti.static(not (leaves and g.bsdfs[j].wrapper)):
+            if ti.static(len(g.bsdfs) == 1):
+                bs = g.bsdfs[j].sample(g, sp, u0, u1, u2)
+            elif code == j:
+                bs = g.bsdfs[j].sample(g, sp, u0, u1, u2)
+    return bs
+
+
+@ti.func
+def local_delta(g: ti.template(), sp: ti.template(), lobe: ti.i32, leaves: ti.template()):
+    wo = vec3(0.0, 0.0, 1.0)
+    value = vec3(0.0)
+    code = g.bsdf_type[sp.bsdf]
+    for j in ti.static(range(len(g.bsdfs))):
+        if ti.static(g.bsdf_has_delta[j] and not (leaves and g.bsdfs[j].wrapper)):
+            if code == j:
+                wo, value = g.bsdfs[j].delta(g, sp, lobe)
+    return wo, value
+
+
+@ti.func
+def bsdf_eval(g: ti.template(), sp: ti.template(), wo_world: vec3) -> vec3:
+    """BSDF value times |cos theta_o| for the world direction wo_world."""
+    return local_eval(g, sp, to_local(sp, wo_world), False)
+
+
+@ti.func
+def bsdf_pdf(g: ti.template(), sp: ti.template(), wo_world: vec3):
+    """Solid-angle density with which ``bsdf_sample`` picks wo_world."""
+    return local_pdf(g, sp, to_local(sp, wo_world), False)
 
 
 @ti.func
@@ -152,14 +223,7 @@ def no_sample():
 def bsdf_sample(g: ti.template(), sp: ti.template(), u0, u1, u2):
     """A ``structs.BsdfSample`` with ``wo`` in world space; weight 0 where nothing is
     sampled (the direction is then still a unit vector)."""
-    bs = no_sample()
-    if ti.static(len(g.bsdfs) == 1):
-        bs = g.bsdfs[0].sample(g, sp, u0, u1, u2)
-    else:
-        code = g.bsdf_type[sp.bsdf]
-        for j in ti.static(range(len(g.bsdfs))):
-            if code == j:
-                bs = g.bsdfs[j].sample(g, sp, u0, u1, u2)
+    bs = local_sample(g, sp, u0, u1, u2, False)
     bs.wo = to_world(sp, bs.wo).normalized()
     return bs
 
@@ -167,11 +231,5 @@ def bsdf_sample(g: ti.template(), sp: ti.template(), u0, u1, u2):
 @ti.func
 def bsdf_delta(g: ti.template(), sp: ti.template(), lobe: ti.i32):
     """(world direction, value) of the BSDF's delta lobe ``lobe``, as ``sample`` chose it."""
-    wo = vec3(0.0, 0.0, 1.0)
-    value = vec3(0.0)
-    code = g.bsdf_type[sp.bsdf]
-    for j in ti.static(range(len(g.bsdfs))):
-        if ti.static(g.bsdfs[j].delta is not None):
-            if code == j:
-                wo, value = g.bsdfs[j].delta(g, sp, lobe)
+    wo, value = local_delta(g, sp, lobe, False)
     return to_world(sp, wo).normalized(), value

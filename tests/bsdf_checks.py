@@ -69,6 +69,8 @@ def chi2(probe: BsdfProbe, wi: np.ndarray, n: int = 200_000, res: tuple = (20, 4
     observed, _, _ = np.histogram2d(np.clip(wo[:, 2], -1, 1), np.arctan2(wo[:, 1], wo[:, 0]),
                                     (cos_edges, phi_edges))
     expected = n * _cell_integrals(probe, wi, cos_edges, phi_edges)
+    if expected.sum() < 1.0:  # nothing to sample (a one-sided BSDF from below)
+        return (1.0 if observed.sum() == 0 else 0.0), 1.0 - (1.0 - alpha) ** (1.0 / tests)
     order = np.argsort(expected.ravel())
     obs, exp = observed.ravel()[order], expected.ravel()[order]
     # pool the cells with small expected counts (Mitsuba's rule), then the test

@@ -30,6 +30,7 @@ SMOOTH, DELTA = 1, 2  # lobe flags (bsdf_ints[2]): non-delta lobes, delta lobes
 BSDF_FLAGS = 2  # where an instance's lobe flags are in its ints
 PLUGIN_INTS = 4  # where a plugin's own ints start
 TEXTURES_AT = PLUGIN_INTS + BSDF_PLUGIN_INTS  # bsdf_ints[8 + j]: texture j
+CHILDREN_AT = PLUGIN_INTS + 2  # a wrapper's children: the rows of its nested BSDFs
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,6 +55,12 @@ class BsdfPlugin:
     floats: Callable | None = None  # (Bsdf) -> list of at most 8 floats
     lobe_flags: Callable | None = None  # (Bsdf) -> SMOOTH | DELTA of this instance
     write_xml: Callable | None = None  # (Bsdf) -> XML lines of its settings
+    # (Bsdf) -> whether this instance depends on the tangent direction (anisotropic): then
+    # shading frames have s along dp/du, as Mitsuba's, instead of any frame around n
+    oriented: Callable | None = None
+    # it holds other BSDFs (``Bsdf.children``, rows in bsdf_ints[CHILDREN_AT + c], c < 2)
+    # and evaluates them through shading.local_* with ``leaves``: wrappers do not nest
+    wrapper: bool = False
 
 
 @ti.func

@@ -1,6 +1,7 @@
 """A BSDF instance of a loaded scene evaluated at given directions, outside any path: what
 the per-plugin tests (chi-square, reciprocity, Mitsuba's values) and users studying a
-material call. The shading frame is the identity (z is the normal); uv is given."""
+material call. The shading frame is the identity (z is the normal); uv is given. A
+``twosided`` instance seen from below is flipped as ``shading.shading_point`` flips it."""
 
 import numpy as np
 import taichi as ti
@@ -8,15 +9,25 @@ import taichi as ti
 from invrender import runtime, structs
 from invrender.engine import Engine
 from invrender.shading import bsdf_delta, bsdf_eval, bsdf_pdf, bsdf_sample
+from invrender.state import BSDF_INTS
 
 vec2 = ti.math.vec2
 vec3 = ti.math.vec3
 
 
 @ti.func
-def _point(bsdf: ti.i32, wi: vec3, uv: vec2):
-    return structs.ShadingPoint(p=vec3(0.0), n=vec3(0.0, 0.0, 1.0), s=vec3(1.0, 0.0, 0.0),
-                                t=vec3(0.0, 1.0, 0.0), wi=wi, uv=uv, tri=0, bsdf=bsdf)
+def _point(g: ti.template(), bsdf: ti.i32, wi: vec3, uv: vec2):
+    """The shading point, and -1 where a twosided BSDF is seen from below (z flips)."""
+    flip = 1.0
+    b = bsdf
+    if g.bsdf_ints[BSDF_INTS * bsdf] and wi.z < 0.0:
+        flip = -1.0
+        if g.bsdf_ints[BSDF_INTS * bsdf + 1] >= 0:
+            b = g.bsdf_ints[BSDF_INTS * bsdf + 1]
+    n = vec3(0.0, 0.0, flip)
+    sp = structs.ShadingPoint(p=vec3(0.0), n=n, s=vec3(1.0, 0.0, 0.0), t=vec3(0.0, flip, 0.0),
+                              wi=vec3(wi.x, flip * wi.y, flip * wi.z), uv=uv, tri=0, bsdf=b)
+    return sp
 
 
 @ti.data_oriented
@@ -28,7 +39,8 @@ class _Kernels:
     def eval_pdf(self, bsdf: ti.i32, wi: ti.types.ndarray(), wo: ti.types.ndarray(),
                  uv: ti.types.ndarray(), out: ti.types.ndarray()):
         for i in range(wi.shape[0]):
-            sp = _point(bsdf, vec3(wi[i, 0], wi[i, 1], wi[i, 2]), vec2(uv[i, 0], uv[i, 1]))
+            sp = _point(self.g, bsdf, vec3(wi[i, 0], wi[i, 1], wi[i, 2]),
+                        vec2(uv[i, 0], uv[i, 1]))
             w = vec3(wo[i, 0], wo[i, 1], wo[i, 2])
             f = bsdf_eval(self.g, sp, w)
             for c in ti.static(range(3)):
@@ -39,7 +51,8 @@ class _Kernels:
     def sample(self, bsdf: ti.i32, wi: ti.types.ndarray(), u: ti.types.ndarray(),
                uv: ti.types.ndarray(), out: ti.types.ndarray()):
         for i in range(wi.shape[0]):
-            sp = _point(bsdf, vec3(wi[i, 0], wi[i, 1], wi[i, 2]), vec2(uv[i, 0], uv[i, 1]))
+            sp = _point(self.g, bsdf, vec3(wi[i, 0], wi[i, 1], wi[i, 2]),
+                        vec2(uv[i, 0], uv[i, 1]))
             bs = bsdf_sample(self.g, sp, u[i, 0], u[i, 1], u[i, 2])
             for c in ti.static(range(3)):
                 out[i, c] = bs.wo[c]
@@ -53,7 +66,8 @@ class _Kernels:
     def delta(self, bsdf: ti.i32, wi: ti.types.ndarray(), lobe: ti.types.ndarray(),
               uv: ti.types.ndarray(), out: ti.types.ndarray()):
         for i in range(wi.shape[0]):
-            sp = _point(bsdf, vec3(wi[i, 0], wi[i, 1], wi[i, 2]), vec2(uv[i, 0], uv[i, 1]))
+            sp = _point(self.g, bsdf, vec3(wi[i, 0], wi[i, 1], wi[i, 2]),
+                        vec2(uv[i, 0], uv[i, 1]))
             wo, value = bsdf_delta(self.g, sp, lobe[i])
             for c in ti.static(range(3)):
                 out[i, c] = wo[c]

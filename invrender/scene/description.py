@@ -60,6 +60,7 @@ class Bsdf:
     source: Source | None = None
     settings: dict = field(default_factory=dict)  # distribution, ior, ...: fixed at upload
     back: str | None = None
+    children: list[str] = field(default_factory=list)  # a wrapper's nested BSDFs, by id
 
 
 @dataclass

@@ -486,6 +486,29 @@ class SceneBuilder:
             front.back = sides[1].id
         return front
 
+    def nested_bsdfs(self, props: Props, parent: Bsdf, names: tuple[str, ...]) -> list[str]:
+        """A wrapper's nested BSDFs (``<bsdf>`` or ``<ref>``, in document order), exactly
+        len(names) of them; an inline one without an id is ``<parent>.<names[k]>``, so its
+        parameters are named as in Mitsuba (``blend.bsdf_0.reflectance.value``)."""
+        found = sorted(props.take_objects("bsdf") + props.take_objects("ref"),
+                       key=lambda o: o.line)
+        if len(found) != len(names):
+            raise self.error(props.owner, f"{parent.type} needs {len(names)} nested BSDF"
+                             f"{'s' if len(names) > 1 else ''}, got {len(found)}")
+        ids = []
+        for element, name in zip(found, names, strict=True):
+            if element.tag == "ref":
+                ids.append(self.reference(element))
+                continue
+            child = self.bsdf(element, fallback_id=f"{parent.id}.{name}")
+            if BSDFS[child.type].wrapper:
+                raise self.error(element, f"{parent.type} cannot hold '{child.type}': "
+                                 "wrappers do not nest in invrender",
+                                 hint="nest a plain BSDF (diffuse, roughconductor, ...)")
+            self.add_bsdf(child)
+            ids.append(child.id)
+        return ids
+
     def plain_bsdf(self, element: Element, kind: str, bsdf_id: str) -> Bsdf:
         """The plugin's texture-valued parameters, each with Mitsuba's default, and its
         own settings."""

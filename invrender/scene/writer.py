@@ -113,7 +113,8 @@ def _bsdf_body(bsdf, directory: Path) -> list[str]:
     """A BSDF's settings and textures, as its plugin and Mitsuba read them."""
     plugin = BSDFS[bsdf.type]
     settings = plugin.write_xml(bsdf) if plugin.write_xml is not None else []
-    return settings + _textures(bsdf.textures, directory, bsdf.id)
+    children = [f"<ref id={quoteattr(child)}/>" for child in bsdf.children]
+    return settings + _textures(bsdf.textures, directory, bsdf.id) + children
 
 
 def _textures(textures: dict, directory: Path, owner: str) -> list[str]:
