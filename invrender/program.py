@@ -61,6 +61,7 @@ class Program:
         self.rec = state.records
         self.bsdfs = tuple(BSDFS[n] for n in config.bsdfs)
         self.textures = tuple(TEXTURES[n] for n in config.textures)
+        self.texture_has_lookup_1 = tuple(p.lookup_1 is not None for p in self.textures)
         self.emitters = tuple(EMITTERS[n] for n in config.emitters)
         self.sensors = tuple(SENSORS[n] for n in config.sensors)
         self.filters = tuple(FILTERS[n] for n in config.filters)

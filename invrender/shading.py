@@ -14,7 +14,7 @@ from invrender import structs
 from invrender.bsdfs.base import BSDF_FLAGS, CHILDREN_AT, SMOOTH, TEXTURES_AT
 from invrender.geometry.intersect import triangle
 from invrender.state import BSDF_INTS
-from invrender.textures.registry import lookup
+from invrender.textures.registry import lookup, lookup_1
 from invrender.warp import coordinate_system
 
 vec2 = ti.math.vec2
@@ -128,10 +128,9 @@ def bsdf_color(g: ti.template(), sp: ti.template(), j: ti.template()):
 
 @ti.func
 def bsdf_float(g: ti.template(), sp: ti.template(), j: ti.template()):
-    """The BSDF's j-th texture parameter as one float: its luminance, as Mitsuba's
-    ``eval_1`` (the value itself for a ``<float>``)."""
-    c = lookup(g, bsdf_texture(g, sp, j), sp.uv)
-    return 0.212671 * c[0] + 0.715160 * c[1] + 0.072169 * c[2]
+    """The BSDF's j-th texture parameter as one float, as Mitsuba's ``eval_1`` reads it
+    (the luminance of an RGB texture; the value itself for a ``<float>``)."""
+    return lookup_1(g, bsdf_texture(g, sp, j), sp.uv)
 
 
 @ti.func

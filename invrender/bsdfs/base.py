@@ -47,6 +47,9 @@ class BsdfPlugin:
     # float-valued textures among ``textures`` (a roughness, an index of refraction): a
     # ``<float>`` gives one value, named ``<name>.value`` as in Mitsuba
     scalars: tuple[str, ...] = ()
+    # textures its parse() derives from other properties (a dielectric's eta from int_ior
+    # and ext_ior): its write_xml writes those properties, the writer not the texture
+    own_textures: tuple[str, ...] = ()
     # (SceneBuilder, Props, Bsdf) -> names of the properties it read: settings that are not
     # textures (a microfacet distribution, an IOR by name), kept in ``Bsdf.settings``, and
     # textures it derives (a conductor's eta and k from a material preset)

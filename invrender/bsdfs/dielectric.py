@@ -99,4 +99,4 @@ PLUGIN = BsdfPlugin(name="dielectric",
                     textures=("specular_reflectance", "specular_transmittance", "eta"),
                     defaults={"specular_reflectance": 1.0, "specular_transmittance": 1.0},
                     eval=eval, pdf=pdf, sample=sample, delta=delta, lobes=DELTA,
-                    transmits=True, parse=parse, write_xml=write_xml)
+                    transmits=True, parse=parse, write_xml=write_xml, own_textures=("eta",))

@@ -8,7 +8,11 @@ vec3 = ti.math.vec3
 
 @ti.func
 def safe_sqrt(x):
-    return ti.sqrt(ti.max(x, 0.0))
+    """sqrt(max(x, 0)) with a zero derivative where x <= 0: clamping first would multiply
+    the clamp's zero tangent by sqrt's infinite slope at 0 (NaN in forward mode, at total
+    internal reflection)."""
+    positive = x > 0.0
+    return ti.select(positive, ti.sqrt(ti.select(positive, x, 1.0)), 0.0)
 
 
 @ti.func

@@ -11,11 +11,9 @@ Parameters: ``int_ior``/``ext_ior`` (numbers or names; bk7, air) into ``<id>.eta
 import taichi as ti
 
 from invrender import structs
+from invrender.bsdfs import dielectric
 from invrender.bsdfs.base import DELTA, BsdfPlugin
 from invrender.bsdfs.dielectric import ETA, REFLECTANCE, TRANSMITTANCE, eta_of, read_eta
-from invrender.bsdfs.dielectric import eval as no_eval
-from invrender.bsdfs.dielectric import pdf as no_pdf
-from invrender.bsdfs.dielectric import write_xml
 from invrender.bsdfs.fresnel import fresnel, reflect
 from invrender.shading import bsdf_color
 
@@ -65,5 +63,6 @@ def parse(builder, props, bsdf) -> tuple[str, ...]:
 PLUGIN = BsdfPlugin(name="thindielectric",
                     textures=("specular_reflectance", "specular_transmittance", "eta"),
                     defaults={"specular_reflectance": 1.0, "specular_transmittance": 1.0},
-                    eval=no_eval, pdf=no_pdf, sample=sample, delta=delta, lobes=DELTA,
-                    transmits=True, parse=parse, write_xml=write_xml)
+                    eval=dielectric.eval, pdf=dielectric.pdf, sample=sample, delta=delta,
+                    lobes=DELTA, transmits=True, parse=parse, write_xml=dielectric.write_xml,
+                    own_textures=("eta",))

@@ -72,7 +72,8 @@ def write_scene(scene: Scene, path: str | Path) -> Path:
             body.append(f"<ref id={quoteattr(mesh.bsdf)}/>")
         if mesh.emitter is not None:
             body += _emitter(mesh.emitter, path.parent, with_id=False)
-        lines += _indent([f'<shape type="ply" id={quoteattr(mesh.id)}>', *_indent(body, 1),
+        named = "" if mesh.id.startswith("_unnamed_") else f" id={quoteattr(mesh.id)}"
+        lines += _indent([f'<shape type="ply"{named}>', *_indent(body, 1),
                           "</shape>"], 1)
     lines.append("</scene>")
     path.write_text("\n".join(lines) + "\n")
@@ -114,7 +115,8 @@ def _bsdf_body(bsdf, directory: Path) -> list[str]:
     plugin = BSDFS[bsdf.type]
     settings = plugin.write_xml(bsdf) if plugin.write_xml is not None else []
     children = [f"<ref id={quoteattr(child)}/>" for child in bsdf.children]
-    return settings + _textures(bsdf.textures, directory, bsdf.id) + children
+    textures = {n: t for n, t in bsdf.textures.items() if n not in plugin.own_textures}
+    return settings + _textures(textures, directory, bsdf.id) + children
 
 
 def _textures(textures: dict, directory: Path, owner: str) -> list[str]:

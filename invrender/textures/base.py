@@ -21,3 +21,6 @@ class TexturePlugin:
     # several parameters in one texture's values: (name, first, count) each, e.g. a
     # checkerboard's colours; empty: one parameter named ``parameter``
     parts: tuple[tuple[str, int, int], ...] = ()
+    # ti.func (g, t, uv) -> float: the texture read as one float, where that is not the
+    # luminance of ``lookup`` (Mitsuba's ``eval_1``)
+    lookup_1: Callable | None = None

@@ -1,7 +1,9 @@
 """Mitsuba's ``checkerboard`` texture: ``color0`` where the fractional parts of u and v
 (after ``to_uv``) are both above or both below 1/2, ``color1`` elsewhere (defaults 0.4 and
 0.2). Its values are the two colours, the parameters ``<..>.color0.value`` and
-``<..>.color1.value``."""
+``<..>.color1.value``. Read as one float (a roughness, an opacity) it has the colours the
+other way round, as Mitsuba 3's ``eval_1`` has them (its checkerboard.cpp tests
+``mask.x() != mask.y()`` for color0 there, ``==`` in ``eval``)."""
 
 import numpy as np
 import taichi as ti
@@ -10,20 +12,28 @@ from invrender.state import TEXTURE_INTS
 from invrender.textures import uv_map
 from invrender.textures.base import TexturePlugin
 from invrender.textures.bitmap import floor_int
-from invrender.textures.constant import rgb
+from invrender.textures.constant import luminance, rgb
 
 vec3 = ti.math.vec3
 
 
 @ti.func
-def lookup(g: ti.template(), t: ti.i32, uv):
-    base = g.tex_ints[TEXTURE_INTS * t]
+def second_color(g: ti.template(), t: ti.i32, uv) -> ti.i32:
     st = uv_map.apply(g, t, uv)
     above_u = st[0] - floor_int(st[0]) > 0.5
     above_v = st[1] - floor_int(st[1]) > 0.5
-    if above_u != above_v:
-        base += 3
-    return rgb(g, base)
+    return ti.select(above_u != above_v, 1, 0)
+
+
+@ti.func
+def lookup(g: ti.template(), t: ti.i32, uv):
+    return rgb(g, g.tex_ints[TEXTURE_INTS * t] + 3 * second_color(g, t, uv))
+
+
+@ti.func
+def lookup_1(g: ti.template(), t: ti.i32, uv):
+    c = rgb(g, g.tex_ints[TEXTURE_INTS * t] + 3 * (1 - second_color(g, t, uv)))
+    return luminance(c)
 
 
 def _set(texture, value) -> None:
@@ -54,6 +64,7 @@ def _parse(builder, element):
 
 
 PLUGIN = TexturePlugin(name="checkerboard", parameter="", kind="rgb", lookup=lookup,
+                       lookup_1=lookup_1,
                        get=lambda t: np.array(t.data, np.float64), set=_set,
                        ints=lambda t: [], write_xml=_write_xml, parse=_parse,
                        parts=(("color0.value", 0, 3), ("color1.value", 3, 3)))

@@ -18,6 +18,12 @@ def rgb(g: ti.template(), i: ti.i32) -> vec3:
 
 
 @ti.func
+def luminance(c: vec3):
+    """Mitsuba's luminance of a linear RGB value: how its textures read as one float."""
+    return 0.212671 * c[0] + 0.715160 * c[1] + 0.072169 * c[2]
+
+
+@ti.func
 def lookup(g: ti.template(), t: ti.i32, uv):
     return rgb(g, g.tex_ints[TEXTURE_INTS * t])
 
