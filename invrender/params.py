@@ -113,10 +113,12 @@ class Parameter:
 
 
 def _texture_parameters(prefix: str, textures: dict, names, seen: set,
-                        renamed: dict | None = None) -> Iterator[Parameter]:
+                        renamed: dict | None = None,
+                        aliases: dict | None = None) -> Iterator[Parameter]:
     """A plugin's texture-valued parameters: ``<prefix>.<name>.value`` (or ``.data``), or
-    Mitsuba's own name for it (``renamed``: an envmap's texels are ``<id>.data``); a
-    texture declared with an id is named by it (``<id>.data``) and listed once."""
+    Mitsuba's own name for it (``renamed``: an envmap's texels are ``<id>.data``; ``aliases``:
+    another ``<name>`` before the suffix); a texture declared with an id is named by it
+    (``<id>.data``) and listed once."""
     for name in names:
         tex = textures[name]
         if id(tex) in seen:
@@ -125,7 +127,7 @@ def _texture_parameters(prefix: str, textures: dict, names, seen: set,
         plugin = TEXTURES[tex.type]
         stem = (tex.id if tex.id is not None
                 else f"{prefix}.{renamed[name]}" if renamed and name in renamed
-                else f"{prefix}.{name}")
+                else f"{prefix}.{(aliases or {}).get(name, name)}")
         if plugin.parts:
             for part, first, count in plugin.parts:
                 yield Parameter(f"{stem}.{part}", plugin.kind, tex, part=(first, count))
@@ -139,8 +141,9 @@ def traverse(scene: Scene) -> Iterator[Parameter]:
     """Every plugin's parameters, in Mitsuba's order: BSDFs, emitters, then shapes."""
     seen: set = set()
     for bsdf in scene.bsdfs.values():
-        yield from _texture_parameters(bsdf.id, bsdf.textures, BSDFS[bsdf.type].textures,
-                                       seen)
+        plugin = BSDFS[bsdf.type]
+        yield from _texture_parameters(bsdf.id, bsdf.textures, plugin.textures, seen,
+                                       aliases=plugin.names(bsdf) if plugin.names else None)
     for emitter in scene.emitters:
         plugin = EMITTERS[emitter.type]
         yield from _texture_parameters(emitter.id, emitter.textures, plugin.textures, seen,

@@ -43,15 +43,14 @@ def tinted_pdf(g: ti.template(), sp: ti.template(), wo: vec3):
 
 
 @ti.func
-def tinted_sample(g: ti.template(), sp: ti.template(), u1, u2):
-    wo = square_to_cosine_hemisphere(u1, u2)
-    weight = vec3(0.0)
-    density = 0.0
-    if sp.wi.z > 0.0 and wo.z > 0.0:
-        weight = lookup(g, bsdf_texture(g, sp, 0), sp.uv) * lookup(g, bsdf_texture(g, sp, 1),
-                                                                   sp.uv)
-        density = wo.z * INV_PI
-    return wo, weight, density
+def tinted_sample(g: ti.template(), sp: ti.template(), u0, u1, u2):
+    bs = structs.BsdfSample(wo=square_to_cosine_hemisphere(u1, u2), weight=vec3(0.0), pdf=0.0,
+                            delta=0, lobe=0, eta=1.0)
+    if sp.wi.z > 0.0 and bs.wo.z > 0.0:
+        bs.weight = lookup(g, bsdf_texture(g, sp, 0), sp.uv) * lookup(
+            g, bsdf_texture(g, sp, 1), sp.uv)
+        bs.pdf = bs.wo.z * INV_PI
+    return bs
 
 
 TINTED = BsdfPlugin(name="tinted", textures=("reflectance", "tint"),

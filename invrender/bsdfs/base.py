@@ -50,6 +50,9 @@ class BsdfPlugin:
     # textures its parse() derives from other properties (a dielectric's eta from int_ior
     # and ext_ior): its write_xml writes those properties, the writer not the texture
     own_textures: tuple[str, ...] = ()
+    # (Bsdf) -> {texture: the name Mitsuba's traverse and XML give it} where the two differ
+    # (one roughness texture in both alpha_u and alpha_v is Mitsuba's ``alpha``)
+    names: Callable | None = None
     # (SceneBuilder, Props, Bsdf) -> names of the properties it read: settings that are not
     # textures (a microfacet distribution, an IOR by name), kept in ``Bsdf.settings``, and
     # textures it derives (a conductor's eta and k from a material preset)

@@ -78,10 +78,15 @@ class BsdfProbe:
     """``scene``'s BSDF ``bsdf_id`` at arrays of local directions (N, 3)."""
 
     def __init__(self, scene, bsdf_id: str):
-        self.g = Engine.of(scene).sync(0)
+        self.scene = scene
         self.index = list(scene.bsdfs).index(bsdf_id)
-        self.kernels = self.g.kernels(_Kernels)
         self.real = runtime.current().np_real
+
+    @property
+    def kernels(self):
+        """The kernels, with this probe's scene in the fields (another scene may have been
+        uploaded into them since)."""
+        return Engine.of(self.scene).sync(0).kernels(_Kernels)
 
     def _arrays(self, wi, uv, n_cols):
         wi = np.ascontiguousarray(wi, self.real)

@@ -115,7 +115,9 @@ def _bsdf_body(bsdf, directory: Path) -> list[str]:
     plugin = BSDFS[bsdf.type]
     settings = plugin.write_xml(bsdf) if plugin.write_xml is not None else []
     children = [f"<ref id={quoteattr(child)}/>" for child in bsdf.children]
-    textures = {n: t for n, t in bsdf.textures.items() if n not in plugin.own_textures}
+    names = plugin.names(bsdf) if plugin.names is not None else {}
+    textures = {names.get(n, n): t for n, t in bsdf.textures.items()  # an alias once
+                if n not in plugin.own_textures}
     return settings + _textures(textures, directory, bsdf.id) + children
 
 
