@@ -127,6 +127,12 @@ CASES: dict[str, str] = {
     "mask": bsdf("mask", _f("opacity", 0.4),
                  bsdf("diffuse", _rgb("reflectance", (0.5, 0.5, 0.5)), id=None)),
     "null": bsdf("null"),
+    "normalmap_diffuse": bsdf("normalmap", _rgb("normalmap", (0.62, 0.41, 0.88)),
+                              bsdf("diffuse", _rgb("reflectance", (0.7, 0.5, 0.3)), id=None)),
+    "normalmap_rough": bsdf("normalmap", _rgb("normalmap", (0.3, 0.55, 0.8)),
+                            _b("flip_invalid_normals", False),
+                            bsdf("roughconductor", _s("distribution", "ggx"), _f("alpha", 0.3),
+                                 id=None)),
 }
 
 _DIFFUSE = bsdf("diffuse", id=None)

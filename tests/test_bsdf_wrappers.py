@@ -1,5 +1,6 @@
-"""Wrappers around other BSDFs: ``twosided`` with two BSDFs, ``blendbsdf`` and ``mask``,
-against Mitsuba 3's values (tests/data/bsdfs) and the shared checks of bsdf_checks.py."""
+"""Wrappers around other BSDFs: ``twosided`` with two BSDFs, ``blendbsdf``, ``mask`` and
+``normalmap``, against Mitsuba 3's values (tests/data/bsdfs) and the shared checks of
+bsdf_checks.py."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import invrender
 from invrender.errors import SceneError
 from tests import bsdf_checks as C
 
-CASES = ["twosided_two", "blend", "mask"]
+CASES = ["twosided_two", "blend", "mask", "normalmap_diffuse", "normalmap_rough"]
 
 
 @pytest.fixture(scope="module")
