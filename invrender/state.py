@@ -22,11 +22,13 @@ import taichi as ti
 from invrender import runtime
 from invrender.integrators.records import Records
 
-BSDF_INTS = 16  # [0] twosided, [1] the back side's BSDF (twosided with two; -1: the same),
-# [2] lobe flags (bsdfs.base), [4:8] the plugin's own ints, [8 + j] its texture j (j < 8)
+BSDF_INTS = 24  # [0] twosided, [1] the back side's BSDF (twosided with two; -1: the same),
+# [2] lobe flags (bsdfs.base), [4:8] the plugin's own ints, [8 + j] its texture j (j < 16:
+# principled has 13)
 BSDF_PLUGIN_INTS = 4
-BSDF_TEXTURE_INTS = 8
-BSDF_FLOATS = 8  # the plugin's own floats (settings fixed at upload)
+BSDF_TEXTURE_INTS = 16
+BSDF_FLOATS = 72  # the plugin's own floats (settings fixed at upload; roughplastic's
+# internal-scattering table takes 66)
 TEXTURE_INTS = 8  # [0] first value in params, [1] width, [2] height, [3] wrap, [4] filter
 TEXTURE_FLOATS = 8  # [0:6] the to_uv affine map (rows), then the plugin's
 EMITTER_INTS = 8  # attached: [1] first triangle, [2] count; with a sampling distribution:
@@ -69,7 +71,8 @@ class Capacity:
         per = {"vertices": 216 + 2 * r,  # vtx, normals and their sums with grad and dual, uv
                "triangles": 56 + 13 * r,  # indices and tables, BVH (< 2 nodes), emitter CDF
                "params": 24 + r,  # values with grad and dual, an envmap's CDF
-               "bsdfs": 68 + 8 * r, "textures": 36 + 8 * r, "emitters": 36 + 24 * r,
+               "bsdfs": 4 * BSDF_INTS + BSDF_FLOATS * r, "textures": 36 + 8 * r,
+               "emitters": 36 + 24 * r,
                "sensors": 20 + 32 * r,
                "pixels": 14 * r,  # running sums, the replay image with grad and dual
                "samples": 3 * r,  # a pass's sample radiance

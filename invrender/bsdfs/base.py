@@ -58,7 +58,7 @@ class BsdfPlugin:
     # textures it derives (a conductor's eta and k from a material preset)
     parse: Callable | None = None
     ints: Callable | None = None  # (Bsdf) -> list of at most 4 ints
-    floats: Callable | None = None  # (Bsdf) -> list of at most 8 floats
+    floats: Callable | None = None  # (Bsdf) -> list of at most 72 floats
     lobe_flags: Callable | None = None  # (Bsdf) -> SMOOTH | DELTA of this instance
     write_xml: Callable | None = None  # (Bsdf) -> XML lines of its settings
     # (Bsdf) -> whether this instance depends on the tangent direction (anisotropic): then

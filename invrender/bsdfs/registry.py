@@ -12,6 +12,8 @@ from invrender.bsdfs import (
     null,
     plastic,
     roughconductor,
+    roughdielectric,
+    roughplastic,
     thindielectric,
 )
 from invrender.bsdfs.base import BSDF_FLAGS, CHILDREN_AT, PLUGIN_INTS, TEXTURES_AT, BsdfPlugin
@@ -23,8 +25,10 @@ BSDFS.register(diffuse.PLUGIN)
 BSDFS.register(conductor.PLUGIN)
 BSDFS.register(roughconductor.PLUGIN)
 BSDFS.register(plastic.PLUGIN)
+BSDFS.register(roughplastic.PLUGIN)
 BSDFS.register(dielectric.PLUGIN)
 BSDFS.register(thindielectric.PLUGIN)
+BSDFS.register(roughdielectric.PLUGIN)
 BSDFS.register(null.PLUGIN)
 BSDFS.register(blendbsdf.PLUGIN)
 BSDFS.register(mask.PLUGIN)
