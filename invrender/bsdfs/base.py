@@ -43,7 +43,8 @@ class BsdfPlugin:
     sample: Callable = None
     delta: Callable | None = None
     lobes: int = SMOOTH  # SMOOTH | DELTA: which kinds of lobes it has
-    transmits: bool = False  # light passes through it (twosided cannot hold it)
+    # light passes through it (twosided cannot hold it); or (Bsdf) -> that, per instance
+    transmits: bool | Callable = False
     # float-valued textures among ``textures`` (a roughness, an index of refraction): a
     # ``<float>`` gives one value, named ``<name>.value`` as in Mitsuba
     scalars: tuple[str, ...] = ()

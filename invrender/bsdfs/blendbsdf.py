@@ -46,9 +46,9 @@ def sample(g: ti.template(), sp: ti.template(), u0, u1, u2):
     c = 1 if u0 <= w else 0
     share = ti.select(c == 1, w, 1.0 - w)
     u_child = ti.select(c == 1, u0 / ti.max(w, 1e-30), (u0 - w) / ti.max(1.0 - w, 1e-30))
-    bs = local_sample(g, child_point(g, sp, 1), u_child, u1, u2, True)
-    if c == 0:
-        bs = local_sample(g, child_point(g, sp, 0), u_child, u1, u2, True)
+    chosen = child_point(g, sp, 0)  # one call on the chosen child: its code inlined once
+    chosen.bsdf = ti.select(c == 1, child_point(g, sp, 1).bsdf, chosen.bsdf)
+    bs = local_sample(g, chosen, u_child, u1, u2, True)
     if bs.delta:
         bs.pdf *= share
         bs.lobe += LOBES_PER_CHILD * c
@@ -63,15 +63,11 @@ def sample(g: ti.template(), sp: ti.template(), u0, u1, u2):
 @ti.func
 def delta(g: ti.template(), sp: ti.template(), lobe):
     w = weight(g, sp)
-    wo = vec3(0.0, 0.0, 1.0)
-    value = vec3(0.0)
-    if lobe >= LOBES_PER_CHILD:
-        wo, value = local_delta(g, child_point(g, sp, 1), lobe - LOBES_PER_CHILD, True)
-        value *= w
-    else:
-        wo, value = local_delta(g, child_point(g, sp, 0), lobe, True)
-        value *= 1.0 - w
-    return wo, value
+    c = ti.select(lobe >= LOBES_PER_CHILD, 1, 0)
+    chosen = child_point(g, sp, 0)
+    chosen.bsdf = ti.select(c == 1, child_point(g, sp, 1).bsdf, chosen.bsdf)
+    wo, value = local_delta(g, chosen, lobe - LOBES_PER_CHILD * c, True)
+    return wo, value * ti.select(c == 1, w, 1.0 - w)
 
 
 def _parse(builder, props, bsdf) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from invrender.bsdfs import (
     normalmap,
     null,
     plastic,
+    principled,
     roughconductor,
     roughdielectric,
     roughplastic,
@@ -29,6 +30,7 @@ BSDFS.register(roughplastic.PLUGIN)
 BSDFS.register(dielectric.PLUGIN)
 BSDFS.register(thindielectric.PLUGIN)
 BSDFS.register(roughdielectric.PLUGIN)
+BSDFS.register(principled.PLUGIN)
 BSDFS.register(null.PLUGIN)
 BSDFS.register(blendbsdf.PLUGIN)
 BSDFS.register(mask.PLUGIN)

@@ -472,12 +472,13 @@ class SceneBuilder:
         for k, nested in enumerate(inner):
             nested_kind = self.plugin_type(nested, BSDFS.names())
             check_attributes(nested, ("type", "id", "name"), self.file_of(nested))
-            if BSDFS[nested_kind].transmits:
+            side = self.plain_bsdf(nested, nested_kind, bsdf_id if k == 0 else f"{bsdf_id}.back")
+            transmits = BSDFS[nested_kind].transmits
+            if transmits(side) if callable(transmits) else transmits:
                 raise self.error(nested, f"twosided cannot hold '{nested_kind}': it transmits "
                                  "light", hint="a transmitting BSDF is two-sided already; "
-                                 "use it without the twosided", )
-            sides.append(self.plain_bsdf(nested, nested_kind,
-                                         bsdf_id if k == 0 else f"{bsdf_id}.back"))
+                                 "use it without the twosided")
+            sides.append(side)
         front = sides[0]
         front.twosided, front.source = True, self.source(element)
         if len(sides) == 2:
