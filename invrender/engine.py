@@ -98,7 +98,14 @@ class Layout:
         used["textures"] = {t.type for t in self.textures}
         oriented = any(BSDFS[b.type].oriented is not None and BSDFS[b.type].oriented(b)
                        for b in scene.bsdfs.values())
-        self.config = Config.of(used, any(m.normals is not None for m in meshes), oriented)
+        slot_types = {}
+        for b in scene.bsdfs.values():
+            names = BSDFS[b.type].textures
+            types = slot_types.setdefault(b.type, [set() for _ in names])
+            for k, name in enumerate(names):
+                types[k].add(b.textures[name].type)
+        self.config = Config.of(used, any(m.normals is not None for m in meshes), oriented,
+                                slot_types)
         self.texture_index = {id(t): k for k, t in enumerate(self.textures)}
         self.texture_slots: dict[int, Slot] = {}
         start = 0

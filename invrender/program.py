@@ -32,16 +32,24 @@ class Config:
     smooth_normals: bool = False
     # some BSDF is oriented (anisotropic, a normal map): shading frames follow dp/du
     tangent_frames: bool = False
+    # per BSDF plugin (in ``bsdfs`` order), per texture slot: the texture plugins (indices
+    # into ``textures``) its instances hold there; empty: any
+    bsdf_slots: tuple = ()
 
     @staticmethod
     def of(used: dict[str, set[str]], smooth_normals: bool = False,
-           tangent_frames: bool = False) -> Config:
+           tangent_frames: bool = False, slot_types: dict | None = None) -> Config:
+        """``slot_types``: BSDF plugin name -> one set of texture type names per slot."""
         def ordered(registry, names):
             return tuple(sorted(names, key=registry.index))
 
-        return Config(ordered(BSDFS, used["bsdfs"]), ordered(TEXTURES, used["textures"]),
-                      ordered(EMITTERS, used["emitters"]), ordered(SENSORS, used["sensors"]),
-                      ordered(FILTERS, used["filters"]), smooth_normals, tangent_frames)
+        bsdfs, textures = ordered(BSDFS, used["bsdfs"]), ordered(TEXTURES, used["textures"])
+        slots = () if slot_types is None else tuple(
+            tuple(tuple(sorted(textures.index(t) for t in types)) for types in slot_types[b])
+            for b in bsdfs)
+        return Config(bsdfs, textures, ordered(EMITTERS, used["emitters"]),
+                      ordered(SENSORS, used["sensors"]), ordered(FILTERS, used["filters"]),
+                      smooth_normals, tangent_frames, slots)
 
     def code(self, kind: str, name: str) -> int:
         """The index kernels dispatch on for plugin ``name`` of ``kind`` ("bsdfs", ...)."""
@@ -70,6 +78,11 @@ class Program:
         self.delta_lobes = any(self.bsdf_has_delta)  # mirrors, glass
         self.smooth_normals = config.smooth_normals
         self.tangent_frames = config.tangent_frames
+        self.every_texture = tuple(range(len(self.textures)))  # for lookups of any type
+        self.bsdf_views = tuple(
+            PluginView(self, config.bsdf_slots[j] if config.bsdf_slots
+                       else (self.every_texture,) * len(plugin.textures))
+            for j, plugin in enumerate(self.bsdfs))
         self._kernels: dict = {}
         self.compiled_render = False  # for RenderStats: has a render compiled the kernels
 
@@ -79,6 +92,19 @@ class Program:
         if key not in self._kernels:
             self._kernels[key] = kind(self, *args)
         return self._kernels[key]
+
+
+@ti.data_oriented
+class PluginView:
+    """A program as one BSDF plugin's functions see it: the same fields and plugins, and
+    ``slot_types[j]``, the texture plugins its j-th texture slot holds in the scene, so that
+    its texture lookups compile only those (``shading.bsdf_color``)."""
+
+    def __init__(self, program, slot_types: tuple):
+        self._program, self.slot_types = program, slot_types
+
+    def __getattr__(self, name):
+        return getattr(self._program, name)
 
 
 def program(state, config: Config) -> Program:

@@ -14,7 +14,7 @@ from invrender import structs
 from invrender.bsdfs.base import BSDF_FLAGS, CHILDREN_AT, SMOOTH, TEXTURES_AT
 from invrender.geometry.intersect import triangle
 from invrender.state import BSDF_INTS
-from invrender.textures.registry import lookup, lookup_1
+from invrender.textures.registry import lookup_1_among, lookup_among
 from invrender.warp import coordinate_system
 
 vec2 = ti.math.vec2
@@ -122,15 +122,17 @@ def bsdf_texture(g: ti.template(), sp: ti.template(), j: ti.template()) -> ti.i3
 
 @ti.func
 def bsdf_color(g: ti.template(), sp: ti.template(), j: ti.template()):
-    """The BSDF's j-th texture parameter at the shading point, RGB."""
-    return lookup(g, bsdf_texture(g, sp, j), sp.uv)
+    """The BSDF's j-th texture parameter at the shading point, RGB. ``g`` is the plugin's
+    view (``program.PluginView``): the lookup dispatches only among the texture types this
+    slot holds in the scene."""
+    return lookup_among(g, bsdf_texture(g, sp, j), sp.uv, g.slot_types[j])
 
 
 @ti.func
 def bsdf_float(g: ti.template(), sp: ti.template(), j: ti.template()):
     """The BSDF's j-th texture parameter as one float, as Mitsuba's ``eval_1`` reads it
     (the luminance of an RGB texture; the value itself for a ``<float>``)."""
-    return lookup_1(g, bsdf_texture(g, sp, j), sp.uv)
+    return lookup_1_among(g, bsdf_texture(g, sp, j), sp.uv, g.slot_types[j])
 
 
 @ti.func
@@ -155,9 +157,9 @@ def local_eval(g: ti.template(), sp: ti.template(), wo: vec3, leaves: ti.templat
     for j in ti.static(range(len(g.bsdfs))):
         if ti.static(not (leaves and g.bsdfs[j].wrapper)):
             if ti.static(len(g.bsdfs) == 1):  # one type: no branch (simpler reverse mode)
-                result = g.bsdfs[j].eval(g, sp, wo)
+                result = g.bsdfs[j].eval(g.bsdf_views[j], sp, wo)
             elif code == j:
-                result = g.bsdfs[j].eval(g, sp, wo)
+                result = g.bsdfs[j].eval(g.bsdf_views[j], sp, wo)
     return result
 
 
@@ -168,9 +170,9 @@ def local_pdf(g: ti.template(), sp: ti.template(), wo: vec3, leaves: ti.template
     for j in ti.static(range(len(g.bsdfs))):
         if ti.static(not (leaves and g.bsdfs[j].wrapper)):
             if ti.static(len(g.bsdfs) == 1):
-                result = g.bsdfs[j].pdf(g, sp, wo)
+                result = g.bsdfs[j].pdf(g.bsdf_views[j], sp, wo)
             elif code == j:
-                result = g.bsdfs[j].pdf(g, sp, wo)
+                result = g.bsdfs[j].pdf(g.bsdf_views[j], sp, wo)
     return result
 
 
@@ -181,9 +183,9 @@ def local_sample(g: ti.template(), sp: ti.template(), u0, u1, u2, leaves: ti.tem
     for j in ti.static(range(len(g.bsdfs))):
         if ti.static(not (leaves and g.bsdfs[j].wrapper)):
             if ti.static(len(g.bsdfs) == 1):
-                bs = g.bsdfs[j].sample(g, sp, u0, u1, u2)
+                bs = g.bsdfs[j].sample(g.bsdf_views[j], sp, u0, u1, u2)
             elif code == j:
-                bs = g.bsdfs[j].sample(g, sp, u0, u1, u2)
+                bs = g.bsdfs[j].sample(g.bsdf_views[j], sp, u0, u1, u2)
     return bs
 
 
@@ -195,7 +197,7 @@ def local_delta(g: ti.template(), sp: ti.template(), lobe: ti.i32, leaves: ti.te
     for j in ti.static(range(len(g.bsdfs))):
         if ti.static(g.bsdf_has_delta[j] and not (leaves and g.bsdfs[j].wrapper)):
             if code == j:
-                wo, value = g.bsdfs[j].delta(g, sp, lobe)
+                wo, value = g.bsdfs[j].delta(g.bsdf_views[j], sp, lobe)
     return wo, value
 
 

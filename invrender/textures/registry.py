@@ -18,14 +18,22 @@ TEXTURES.register(uniform.PLUGIN)
 @ti.func
 def lookup(g: ti.template(), t: ti.i32, uv):
     """Texture t at uv, dispatched on its type among the configuration's texture plugins."""
+    return lookup_among(g, t, uv, g.every_texture)
+
+
+@ti.func
+def lookup_among(g: ti.template(), t: ti.i32, uv, types: ti.template()):
+    """``lookup`` where texture t is known to be of one of the plugin indices ``types``
+    (what a BSDF's texture slot holds in this scene): the code of the others is left out,
+    which is most of the compile time of a scene with a bitmap somewhere."""
     result = ti.math.vec3(0.0)
-    if ti.static(len(g.textures) == 1):  # one type: no branch (simpler reverse-mode code)
-        result = g.textures[0].lookup(g, t, uv)
+    if ti.static(len(types) == 1):  # one type: no branch (simpler reverse-mode code)
+        result = g.textures[types[0]].lookup(g, t, uv)
     else:
         code = g.tex_type[t]
-        for j in ti.static(range(len(g.textures))):
-            if code == j:
-                result = g.textures[j].lookup(g, t, uv)
+        for k in ti.static(types):
+            if code == k:
+                result = g.textures[k].lookup(g, t, uv)
     return result
 
 
@@ -33,13 +41,20 @@ def lookup(g: ti.template(), t: ti.i32, uv):
 def lookup_1(g: ti.template(), t: ti.i32, uv):
     """Texture t at uv as one float, as Mitsuba's ``eval_1``: the luminance of the RGB value
     unless the plugin says otherwise."""
+    return lookup_1_among(g, t, uv, g.every_texture)
+
+
+@ti.func
+def lookup_1_among(g: ti.template(), t: ti.i32, uv, types: ti.template()):
+    """``lookup_1`` among the texture plugins ``types`` (see ``lookup_among``)."""
     result = 0.0
-    code = g.tex_type[t]
-    for j in ti.static(range(len(g.textures))):
-        if ti.static(len(g.textures) == 1):
-            result = _one(g, j, t, uv)
-        elif code == j:
-            result = _one(g, j, t, uv)
+    if ti.static(len(types) == 1):
+        result = _one(g, types[0], t, uv)
+    else:
+        code = g.tex_type[t]
+        for k in ti.static(types):
+            if code == k:
+                result = _one(g, k, t, uv)
     return result
 
 
