@@ -242,3 +242,26 @@ def test_empty_or_non_mapping_top_level(tmp_path, text, needle):
     with pytest.raises(InvrenderError, match=needle) as info:
         load_recipe(write(tmp_path, text))
     assert "scene, scene_args, target, params" in str(info.value)
+
+
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+
+
+def test_environment_variables_in_paths(tmp_path, monkeypatch):
+    """The tutorials' red-wall recipe names its scene by ${MITSUBA_TUTORIALS}: unset, the
+    error names the variable; set, the path resolves."""
+    monkeypatch.delenv("MITSUBA_TUTORIALS", raising=False)
+    [error] = problems(RECIPES / "tutorial_red_wall.yaml")
+    assert "MITSUBA_TUTORIALS" in str(error) and "scene file not found" in str(error)
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    (scenes / "cbox.xml").write_text("<scene version='3.0.0'/>")
+    monkeypatch.setenv("MITSUBA_TUTORIALS", str(tmp_path))
+    recipe = load_recipe(RECIPES / "tutorial_red_wall.yaml")
+    assert recipe.scene == scenes / "cbox.xml"
+    assert recipe.iterations == 50 and recipe.render.spp == 4
+
+
+def test_material_capture_recipe_validates():
+    recipe = load_recipe(RECIPES / "material_capture.yaml")
+    assert set(recipe.params) == {"metal.alpha.data", "plastic.diffuse_reflectance.data"}
