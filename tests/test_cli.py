@@ -35,7 +35,7 @@ def test_params_lists_mitsuba_names():
 
 BAD_SCENES = {
     "malformed": ('<scene version="3.0.0">\n  <bsdf type="diffuse"\n</scene>\n', 3),
-    "unknown_plugin": ('<scene version="3.0.0">\n  <shape type="cube"><bsdf type="conductor"/>'
+    "unknown_plugin": ('<scene version="3.0.0">\n  <shape type="cube"><bsdf type="hair"/>'
                        '</shape>\n</scene>\n', 2),
     "missing_mesh": ('<scene version="3.0.0">\n  <shape type="obj">\n'
                      '    <string name="filename" value="nope.obj"/>\n  </shape>\n</scene>\n', 2),
