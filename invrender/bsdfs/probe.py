@@ -96,13 +96,15 @@ class BsdfProbe:
     def eval_pdf(self, wi, wo, uv=None) -> tuple[np.ndarray, np.ndarray]:
         """(value x |cos theta_o| (N, 3), pdf (N,))."""
         wi, uv, out = self._arrays(wi, uv, 4)
-        self.kernels.eval_pdf(self.index, wi, np.ascontiguousarray(wo, self.real), uv, out)
+        with runtime.fast_compile():  # not differentiated: compile without the optimiser
+            self.kernels.eval_pdf(self.index, wi, np.ascontiguousarray(wo, self.real), uv, out)
         return out[:, :3], out[:, 3]
 
     def sample(self, wi, u, uv=None) -> dict:
         """Samples for random numbers u (N, 3): wo, weight, pdf, delta, lobe, eta."""
         wi, uv, out = self._arrays(wi, uv, 10)
-        self.kernels.sample(self.index, wi, np.ascontiguousarray(u, self.real), uv, out)
+        with runtime.fast_compile():
+            self.kernels.sample(self.index, wi, np.ascontiguousarray(u, self.real), uv, out)
         return {"wo": out[:, :3], "weight": out[:, 3:6], "pdf": out[:, 6],
                 "delta": out[:, 7].astype(bool), "lobe": out[:, 8].astype(int),
                 "eta": out[:, 9]}
@@ -111,5 +113,6 @@ class BsdfProbe:
         """(direction (N, 3), value (N, 3)) of delta lobe ``lobe`` (an int or (N,))."""
         wi, uv, out = self._arrays(wi, uv, 6)
         lobes = np.ascontiguousarray(np.broadcast_to(lobe, (len(wi),)), np.int32)
-        self.kernels.delta(self.index, wi, lobes, uv, out)
+        with runtime.fast_compile():
+            self.kernels.delta(self.index, wi, lobes, uv, out)
         return out[:, :3], out[:, 3:]
