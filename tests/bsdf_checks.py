@@ -171,3 +171,18 @@ def against_mitsuba(probe: BsdfProbe, name: str, rtol: float = 2e-4,
     f, pdf = probe.eval_pdf(case["wi"], case["wo"])
     np.testing.assert_allclose(f, case["value"], rtol=rtol, atol=atol)
     np.testing.assert_allclose(pdf, case["pdf"], rtol=rtol, atol=atol)
+
+
+def reads_back_the_same(scene, tmp_path: Path):
+    """write_scene, then load: the same parameter names and values, the same BSDF types
+    and settings. Returns the scene read back."""
+    from invrender.scene.writer import write_scene
+
+    again = invrender.load_scene(write_scene(scene, tmp_path / "out" / "scene.xml"))
+    before, after = invrender.ParameterMap(scene), invrender.ParameterMap(again)
+    assert before.keys() == after.keys()
+    for key in before.keys():
+        np.testing.assert_allclose(after[key], before[key], rtol=1e-12, err_msg=key)
+    assert [(b.type, b.settings) for b in again.bsdfs.values()] == [
+        (b.type, b.settings) for b in scene.bsdfs.values()]
+    return again

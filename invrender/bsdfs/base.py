@@ -71,6 +71,18 @@ class BsdfPlugin:
 
 
 @ti.func
+def no_eval(g: ti.template(), sp: ti.template(), wo: ti.math.vec3) -> ti.math.vec3:
+    """``eval`` of a BSDF whose lobes are all delta: nothing at any given direction."""
+    return ti.math.vec3(0.0)
+
+
+@ti.func
+def no_pdf(g: ti.template(), sp: ti.template(), wo: ti.math.vec3):
+    """``pdf`` of a BSDF whose lobes are all delta."""
+    return 0.0
+
+
+@ti.func
 def read_int(g: ti.template(), sp: ti.template(), j: ti.template()) -> ti.i32:
     """The plugin's own int j of the shading point's BSDF instance."""
     return g.bsdf_ints[BSDF_INTS * sp.bsdf + PLUGIN_INTS + j]

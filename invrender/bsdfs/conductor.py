@@ -13,7 +13,7 @@ shared with ``roughconductor``.
 import taichi as ti
 
 from invrender import structs
-from invrender.bsdfs.base import DELTA, BsdfPlugin
+from invrender.bsdfs.base import DELTA, BsdfPlugin, no_eval, no_pdf
 from invrender.bsdfs.fresnel import fresnel_conductor, reflect
 from invrender.bsdfs.ior import conductor_preset
 from invrender.scene import spectra
@@ -74,16 +74,6 @@ def _parse(builder, props, bsdf) -> tuple[str, ...]:
 
 
 @ti.func
-def eval(g: ti.template(), sp: ti.template(), wo: vec3) -> vec3:
-    return vec3(0.0)
-
-
-@ti.func
-def pdf(g: ti.template(), sp: ti.template(), wo: vec3):
-    return 0.0
-
-
-@ti.func
 def delta(g: ti.template(), sp: ti.template(), lobe):
     """The mirror direction and specular_reflectance x F(cos theta_i)."""
     value = vec3(0.0)
@@ -107,4 +97,4 @@ def sample(g: ti.template(), sp: ti.template(), u0, u1, u2):
 
 PLUGIN = BsdfPlugin(name="conductor", textures=("eta", "k", "specular_reflectance"),
                     defaults={"eta": 0.0, "k": 1.0, "specular_reflectance": 1.0},
-                    eval=eval, pdf=pdf, sample=sample, delta=delta, lobes=DELTA, parse=_parse)
+                    eval=no_eval, pdf=no_pdf, sample=sample, delta=delta, lobes=DELTA, parse=_parse)

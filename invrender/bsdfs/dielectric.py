@@ -12,7 +12,7 @@ that factor for Russian roulette."""
 import taichi as ti
 
 from invrender import structs
-from invrender.bsdfs.base import DELTA, BsdfPlugin
+from invrender.bsdfs.base import DELTA, BsdfPlugin, no_eval, no_pdf
 from invrender.bsdfs.fresnel import fresnel, reflect, refract
 from invrender.bsdfs.ior import lookup_ior
 from invrender.shading import bsdf_color, bsdf_texture
@@ -20,16 +20,6 @@ from invrender.textures import scalar
 
 vec3 = ti.math.vec3
 REFLECTANCE, TRANSMITTANCE, ETA = 0, 1, 2  # texture indices
-
-
-@ti.func
-def eval(g: ti.template(), sp: ti.template(), wo: vec3) -> vec3:
-    return vec3(0.0)
-
-
-@ti.func
-def pdf(g: ti.template(), sp: ti.template(), wo: vec3):
-    return 0.0
 
 
 @ti.func
@@ -98,5 +88,5 @@ def write_xml(bsdf) -> list[str]:
 PLUGIN = BsdfPlugin(name="dielectric",
                     textures=("specular_reflectance", "specular_transmittance", "eta"),
                     defaults={"specular_reflectance": 1.0, "specular_transmittance": 1.0},
-                    eval=eval, pdf=pdf, sample=sample, delta=delta, lobes=DELTA,
+                    eval=no_eval, pdf=no_pdf, sample=sample, delta=delta, lobes=DELTA,
                     transmits=True, parse=parse, write_xml=write_xml, own_textures=("eta",))

@@ -5,8 +5,7 @@ value 1 chosen with probability 1; no parameters."""
 import taichi as ti
 
 from invrender import structs
-from invrender.bsdfs import dielectric
-from invrender.bsdfs.base import DELTA, BsdfPlugin
+from invrender.bsdfs.base import DELTA, BsdfPlugin, no_eval, no_pdf
 
 vec3 = ti.math.vec3
 
@@ -21,5 +20,5 @@ def sample(g: ti.template(), sp: ti.template(), u0, u1, u2):
     return structs.BsdfSample(wo=-sp.wi, weight=vec3(1.0), pdf=1.0, delta=1, lobe=0, eta=1.0)
 
 
-PLUGIN = BsdfPlugin(name="null", textures=(), eval=dielectric.eval, pdf=dielectric.pdf,
+PLUGIN = BsdfPlugin(name="null", textures=(), eval=no_eval, pdf=no_pdf,
                     sample=sample, delta=delta, lobes=DELTA, transmits=True)

@@ -25,12 +25,11 @@ alone, and eta = 1 or specular = 0 are not moved to 1.001 / 1e-3). Anisotropic i
 
 import taichi as ti
 
-from invrender import structs
 from invrender.bsdfs import microfacet
 from invrender.bsdfs import principled_lobes as lobes
 from invrender.bsdfs.base import SMOOTH, BsdfPlugin, read_float, read_int
 from invrender.bsdfs.fresnel import fresnel, reflect_about, refract_about
-from invrender.shading import bsdf_color, bsdf_float, bsdf_texture
+from invrender.shading import bsdf_color, bsdf_float, bsdf_texture, no_sample
 from invrender.textures import scalar
 from invrender.warp import square_to_cosine_hemisphere
 
@@ -312,8 +311,7 @@ def sample(g: ti.template(), sp: ti.template(), u0, u1, u2):
     3 reflection (GGX visible normal), as Mitsuba's sampled_component."""
     wi = sp.wi
     cos_i = wi.z
-    bs = structs.BsdfSample(wo=vec3(0.0, 0.0, 1.0), weight=vec3(0.0), pdf=0.0, delta=0,
-                            lobe=0, eta=1.0)
+    bs = no_sample()
     if cos_i != 0.0:
         inputs = _inputs(g, sp)
         metallic, spec_trans, clearcoat, roughness, anisotropic, gloss = inputs

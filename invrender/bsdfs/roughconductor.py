@@ -13,12 +13,11 @@ Parameters: ``specular_reflectance``, ``alpha_u``, ``alpha_v``, ``eta``, ``k``; 
 
 import taichi as ti
 
-from invrender import structs
 from invrender.bsdfs import microfacet
 from invrender.bsdfs.base import SMOOTH, BsdfPlugin, read_int
 from invrender.bsdfs.conductor import read_complex_ior
 from invrender.bsdfs.fresnel import fresnel_conductor, reflect_about
-from invrender.shading import bsdf_color, bsdf_float
+from invrender.shading import bsdf_color, bsdf_float, no_sample
 
 vec3 = ti.math.vec3
 SPECULAR, ALPHA_U, ALPHA_V, ETA, K = 0, 1, 2, 3, 4  # texture indices
@@ -87,8 +86,7 @@ def pdf(g: ti.template(), sp: ti.template(), wo: vec3):
 @ti.func
 def sample(g: ti.template(), sp: ti.template(), u0, u1, u2):
     wi = sp.wi
-    bs = structs.BsdfSample(wo=vec3(0.0, 0.0, 1.0), weight=vec3(0.0), pdf=0.0, delta=0,
-                            lobe=0, eta=1.0)
+    bs = no_sample()
     if wi.z > 0.0:
         kind = read_int(g, sp, DISTRIBUTION)
         visible = read_int(g, sp, VISIBLE)

@@ -29,12 +29,11 @@ ratio must not be 1, as Mitsuba). Parameters, in Mitsuba's traverse order: ``<id
 
 import taichi as ti
 
-from invrender import structs
 from invrender.bsdfs import microfacet
 from invrender.bsdfs.base import SMOOTH, BsdfPlugin, read_int
 from invrender.bsdfs.dielectric import read_eta
 from invrender.bsdfs.fresnel import fresnel, reflect_about, refract_about
-from invrender.shading import bsdf_color, bsdf_float, bsdf_texture
+from invrender.shading import bsdf_color, bsdf_float, bsdf_texture, no_sample
 from invrender.textures import scalar
 
 vec3 = ti.math.vec3
@@ -134,8 +133,7 @@ def pdf(g: ti.template(), sp: ti.template(), wo: vec3):
 def sample(g: ti.template(), sp: ti.template(), u0, u1, u2):
     wi = sp.wi
     cos_i = wi.z
-    bs = structs.BsdfSample(wo=vec3(0.0, 0.0, 1.0), weight=vec3(0.0), pdf=0.0, delta=0,
-                            lobe=0, eta=1.0)
+    bs = no_sample()
     if cos_i != 0.0:
         kind = read_int(g, sp, DISTRIBUTION)
         visible = read_int(g, sp, VISIBLE)

@@ -31,13 +31,12 @@ import functools
 import numpy as np
 import taichi as ti
 
-from invrender import structs
 from invrender.bsdfs import microfacet
 from invrender.bsdfs.base import SMOOTH, BsdfPlugin, read_float, read_int
 from invrender.bsdfs.dielectric import read_eta
 from invrender.bsdfs.fresnel import fresnel, reflect_about
 from invrender.bsdfs.plastic import specular_sampling_weight
-from invrender.shading import bsdf_color, bsdf_texture
+from invrender.shading import bsdf_color, bsdf_texture, no_sample
 from invrender.state import BSDF_FLOATS
 from invrender.textures import scalar
 from invrender.warp import square_to_cosine_hemisphere
@@ -129,8 +128,7 @@ def pdf(g: ti.template(), sp: ti.template(), wo: vec3):
 @ti.func
 def sample(g: ti.template(), sp: ti.template(), u0, u1, u2):
     wi = sp.wi
-    bs = structs.BsdfSample(wo=vec3(0.0, 0.0, 1.0), weight=vec3(0.0), pdf=0.0, delta=0,
-                            lobe=0, eta=1.0)
+    bs = no_sample()
     if wi.z > 0.0:
         p_specular = _specular_probability(g, sp, transmittance(g, sp, wi.z))
         if u0 < p_specular:

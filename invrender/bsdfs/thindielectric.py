@@ -12,7 +12,7 @@ import taichi as ti
 
 from invrender import structs
 from invrender.bsdfs import dielectric
-from invrender.bsdfs.base import DELTA, BsdfPlugin
+from invrender.bsdfs.base import DELTA, BsdfPlugin, no_eval, no_pdf
 from invrender.bsdfs.dielectric import ETA, REFLECTANCE, TRANSMITTANCE, eta_of, read_eta
 from invrender.bsdfs.fresnel import fresnel, reflect
 from invrender.shading import bsdf_color
@@ -63,6 +63,6 @@ def parse(builder, props, bsdf) -> tuple[str, ...]:
 PLUGIN = BsdfPlugin(name="thindielectric",
                     textures=("specular_reflectance", "specular_transmittance", "eta"),
                     defaults={"specular_reflectance": 1.0, "specular_transmittance": 1.0},
-                    eval=dielectric.eval, pdf=dielectric.pdf, sample=sample, delta=delta,
+                    eval=no_eval, pdf=no_pdf, sample=sample, delta=delta,
                     lobes=DELTA, transmits=True, parse=parse, write_xml=dielectric.write_xml,
                     own_textures=("eta",))
