@@ -17,7 +17,7 @@ import numpy as np
 
 from invrender import latent, runtime
 from invrender import state as state_mod
-from invrender.bsdfs.registry import BSDFS, bsdf_tables
+from invrender.bsdfs.registry import BSDFS, bsdf_floats, bsdf_tables
 from invrender.emitters import selection
 from invrender.emitters.registry import EMITTERS
 from invrender.errors import InvrenderError
@@ -329,6 +329,9 @@ class Engine:
         params = np.concatenate(values) if values else np.zeros(0)
         if self._params is None or not np.array_equal(params, self._params):
             state.load_params(np.ascontiguousarray(params))
+            if self._params is not None:  # the tables hold them at the first values
+                floats = bsdf_floats(list(self.scene.bsdfs.values()))
+                state.load_bsdf_floats(_flat(floats, runtime.current().np_real))
             self._params = params
             self._upload_distributions(state)
         meshes = self.scene.meshes

@@ -256,6 +256,11 @@ class RenderState:
             self.params[i] = params[i]
 
     @ti.kernel
+    def load_bsdf_floats(self, floats: ti.types.ndarray()):
+        for i in range(floats.shape[0]):
+            self.bsdf_floats[i] = floats[i]
+
+    @ti.kernel
     def load_distribution(self, cdf: ti.types.ndarray()):
         for i in range(cdf.shape[0]):
             self.env_cdf[i] = cdf[i]

@@ -349,3 +349,26 @@ def test_bad_input(tmp_path, body, match):
         _load(tmp_path, f'<bsdf type="roughplastic" id="m">{body}</bsdf>')
     assert err.value.file.endswith("bad.xml") and err.value.line == 2
     assert "\n" not in str(err.value)
+
+
+@needs_table
+def test_changed_values_refresh_the_internal_scattering(tmp_path):
+    """Setting alpha and eta recomputes the plugin's table and sampling weight, as Mitsuba's
+    parameters_changed does: the BSDF then equals one loaded with those values."""
+    body = EXTRA["dense"].replace('id="dense"', 'id="m"')
+    changed = _load(tmp_path, body)
+    rng = np.random.default_rng(8)
+    wi, wo = random_directions(500, rng, upper=True), random_directions(500, rng, upper=True)
+    before, _ = BsdfProbe(changed, "m").eval_pdf(wi, wo)  # uploaded at the first values
+    params = ParameterMap(changed)
+    params["m.alpha"] = 0.2
+    params["m.eta"] = 1.4 / DIELECTRICS["air"]  # int_ior over the default ext_ior
+    fresh = _load(tmp_path, body.replace('value="0.5"', 'value="0.2"', 1)
+                  .replace('<float name="int_ior" value="1.9"/>',
+                           '<float name="int_ior" value="1.4"/>'))
+    assert float(ParameterMap(fresh)["m.alpha"]) == 0.2
+    f_changed, pdf_changed = BsdfProbe(changed, "m").eval_pdf(wi, wo)
+    f_fresh, pdf_fresh = BsdfProbe(fresh, "m").eval_pdf(wi, wo)
+    np.testing.assert_array_equal(f_changed, f_fresh)
+    np.testing.assert_array_equal(pdf_changed, pdf_fresh)
+    assert np.abs(f_changed - before).max() > 1e-3

@@ -37,11 +37,22 @@ BSDFS.register(mask.PLUGIN)
 BSDFS.register(normalmap.PLUGIN)
 
 
+def bsdf_floats(bsdfs) -> np.ndarray:
+    """``bsdf_floats`` of the BSDF instances: what their plugins compute from their settings
+    and parameter values (a sampling weight, roughplastic's internal-scattering table),
+    recomputed whenever the values change, as Mitsuba's ``parameters_changed``."""
+    floats = np.zeros((len(bsdfs), BSDF_FLOATS))
+    for i, b in enumerate(bsdfs):
+        plugin = BSDFS[b.type]
+        own = plugin.floats(b) if plugin.floats else []
+        floats[i, :len(own)] = own
+    return floats
+
+
 def bsdf_tables(bsdfs, index: dict, texture_index) -> tuple[np.ndarray, np.ndarray]:
     """``bsdf_ints`` and ``bsdf_floats`` of the BSDF instances (state.BSDF_INTS layout);
     index maps BSDF ids to rows, texture_index a texture to its table row."""
     ints = np.zeros((len(bsdfs), BSDF_INTS), np.int32)
-    floats = np.zeros((len(bsdfs), BSDF_FLOATS))
     by_id = {b.id: b for b in bsdfs}
 
     def lobe_flags(b) -> int:
@@ -63,6 +74,4 @@ def bsdf_tables(bsdfs, index: dict, texture_index) -> tuple[np.ndarray, np.ndarr
             ints[i, CHILDREN_AT + c] = index[child]
         for j, name in enumerate(plugin.textures):
             ints[i, TEXTURES_AT + j] = texture_index(b.textures[name])
-        own = plugin.floats(b) if plugin.floats else []
-        floats[i, :len(own)] = own
-    return ints, floats
+    return ints, bsdf_floats(bsdfs)
