@@ -79,6 +79,10 @@ def bsdf(tp, *children, id="m"):
     return f'<bsdf type="{tp}"{ident}>{inner}\n</bsdf>'
 
 
+BUMP = "BUMP_HEIGHT_EXR"  # the bumpmap cases' height file, tests/data/bsdfs/bump_height.exr:
+# a placeholder in the stored XML, which the tests replace with the file's path
+
+
 CASES: dict[str, str] = {
     "conductor_default": bsdf("conductor"),
     "conductor_au": bsdf("conductor", _s("material", "Au")),
@@ -129,6 +133,15 @@ CASES: dict[str, str] = {
     "null": bsdf("null"),
     "normalmap_diffuse": bsdf("normalmap", _rgb("normalmap", (0.62, 0.41, 0.88)),
                               bsdf("diffuse", _rgb("reflectance", (0.7, 0.5, 0.3)), id=None)),
+    "bumpmap_diffuse": bsdf("bumpmap", '<texture type="bitmap"><string name="filename" '
+                            f'value="{BUMP}"/><boolean name="raw" value="true"/></texture>',
+                            _f("scale", 2.0),
+                            bsdf("diffuse", _rgb("reflectance", (0.6, 0.7, 0.2)), id=None)),
+    "bumpmap_rough": bsdf("bumpmap", '<texture type="bitmap"><string name="filename" '
+                          f'value="{BUMP}"/><boolean name="raw" value="true"/></texture>',
+                          _b("use_shadowing_function", False),
+                          bsdf("roughplastic", _s("distribution", "ggx"), _f("alpha", 0.2),
+                               id=None)),
     "normalmap_rough": bsdf("normalmap", _rgb("normalmap", (0.3, 0.55, 0.8)),
                             _b("flip_invalid_normals", False),
                             bsdf("roughconductor", _s("distribution", "ggx"), _f("alpha", 0.3),
@@ -187,6 +200,7 @@ PROBES: dict[str, str] = {
 
 def load(xml: str):
     head, rest = xml.split(" ", 1)
+    rest = rest.replace(BUMP, os.path.join(OUT_DIR, "bump_height.exr"))
     return mi.load_string(head + ' version="3.0.0" ' + rest)
 
 
@@ -235,6 +249,8 @@ def make_si(wi):
     si.sh_frame = mi.Frame3f(mi.Vector3f(0, 0, 1))
     si.n = mi.Normal3f(0, 0, 1)
     si.uv = mi.Point2f(0.5, 0.5)
+    si.dp_du = mi.Vector3f(1, 0, 0)  # what a bump map tilts (tangent frames' axes)
+    si.dp_dv = mi.Vector3f(0, 1, 0)
     si.wi = mi.Vector3f(*wi)
     return si
 

@@ -70,6 +70,7 @@ class Program:
         self.bsdfs = tuple(BSDFS[n] for n in config.bsdfs)
         self.textures = tuple(TEXTURES[n] for n in config.textures)
         self.texture_has_lookup_1 = tuple(p.lookup_1 is not None for p in self.textures)
+        self.texture_has_gradient_1 = tuple(p.gradient_1 is not None for p in self.textures)
         self.emitters = tuple(EMITTERS[n] for n in config.emitters)
         self.sensors = tuple(SENSORS[n] for n in config.sensors)
         self.filters = tuple(FILTERS[n] for n in config.filters)

@@ -72,25 +72,29 @@ def shading_point(g: ti.template(), tri: ti.i32, b1, b2, x: vec3, ng: vec3,
         if back >= 0:
             bsdf = back
     s, t = coordinate_system(n)
+    dp_du = vec3(0.0)
+    dp_dv = vec3(0.0)
     if ti.static(g.tangent_frames):  # s along dp/du, as Mitsuba's shading frame
-        dp_du = surface_dp_du(g, tri)
+        dp_du, dp_dv = surface_derivatives(g, tri)
         along = dp_du - n * n.dot(dp_du)
         if along.norm() > 0.0:
             s = along.normalized()
             t = n.cross(s)
     return structs.ShadingPoint(p=x, n=n, s=s, t=t, wi=vec3(s.dot(wi), t.dot(wi), n.dot(wi)),
-                        uv=surface_uv(g, tri, b1, b2), tri=tri, bsdf=bsdf)
+                                uv=surface_uv(g, tri, b1, b2), tri=tri, bsdf=bsdf, dp_du=dp_du,
+                                dp_dv=dp_dv, ng=ng)
 
 
 @ti.func
-def surface_dp_du(g: ti.template(), tri: ti.i32) -> vec3:
-    """The position's derivative along the texture's u, as Mitsuba's meshes compute it
-    (v1 - v0 for a mesh without uvs or with degenerate ones): what orients anisotropic
-    BSDFs and tangent-space normal maps."""
+def surface_derivatives(g: ti.template(), tri: ti.i32):
+    """(dp/du, dp/dv): the position's derivatives along the texture's u and v, as Mitsuba's
+    meshes compute them (v1 - v0 and v2 - v0 for a mesh without uvs or with degenerate
+    ones): what orients anisotropic BSDFs and normal maps, and what a bump map tilts."""
     v0, v1, v2 = triangle(g, tri)
     dp0 = v1 - v0
     dp1 = v2 - v0
-    result = dp0
+    dp_du = dp0
+    dp_dv = dp1
     if g.tri_has_uv[tri]:
         i0 = g.tri[3 * tri]
         i1 = g.tri[3 * tri + 1]
@@ -100,8 +104,9 @@ def surface_dp_du(g: ti.template(), tri: ti.i32) -> vec3:
         duv1 = vec2(g.uv[2 * i2], g.uv[2 * i2 + 1]) - u0
         det = duv0.x * duv1.y - duv0.y * duv1.x
         if det != 0.0:
-            result = (duv1.y * dp0 - duv0.y * dp1) / det
-    return result
+            dp_du = (duv1.y * dp0 - duv0.y * dp1) / det
+            dp_dv = (duv0.x * dp1 - duv1.x * dp0) / det
+    return dp_du, dp_dv
 
 
 @ti.func
@@ -144,8 +149,15 @@ def bsdf_smooth(g: ti.template(), sp: ti.template()) -> ti.i32:
 @ti.func
 def child_point(g: ti.template(), sp: ti.template(), c: ti.template()):
     """The shading point as a wrapper's (blendbsdf, mask) child BSDF c sees it."""
-    return structs.ShadingPoint(p=sp.p, n=sp.n, s=sp.s, t=sp.t, wi=sp.wi, uv=sp.uv, tri=sp.tri,
-                                bsdf=g.bsdf_ints[BSDF_INTS * sp.bsdf + CHILDREN_AT + c])
+    return seen_by(sp, g.bsdf_ints[BSDF_INTS * sp.bsdf + CHILDREN_AT + c], sp.wi)
+
+
+@ti.func
+def seen_by(sp: ti.template(), bsdf: ti.i32, wi: vec3):
+    """The shading point with another BSDF row and local incident direction (a wrapper's
+    child, possibly in a perturbed frame)."""
+    return structs.ShadingPoint(p=sp.p, n=sp.n, s=sp.s, t=sp.t, wi=wi, uv=sp.uv, tri=sp.tri,
+                                bsdf=bsdf, dp_du=sp.dp_du, dp_dv=sp.dp_dv, ng=sp.ng)
 
 
 @ti.func

@@ -21,7 +21,12 @@ def _make(real):
         wi=vec3,  # direction towards where the light goes (the previous vertex), local
         uv=vec2,
         tri=ti.i32,
-        bsdf=ti.i32)
+        bsdf=ti.i32,
+        # with tangent frames only (else 0): dp/du, dp/dv and the unit geometric normal, world
+        # space, what a bump map perturbs
+        dp_du=vec3,
+        dp_dv=vec3,
+        ng=vec3)
     light_sample = ti.types.struct(
         d=vec3,  # unit direction from the receiver
         dist=real,  # distance to the point (1e30 at infinity)

@@ -159,8 +159,9 @@ def mitsuba_case(name: str) -> dict:
 
 
 def mitsuba_xml(name: str, bsdf_id: str) -> str:
-    """The case's XML with its id replaced."""
-    xml = str(mitsuba_case(name)["xml"])
+    """The case's XML with its id replaced (and the bump maps' height file located)."""
+    xml = str(mitsuba_case(name)["xml"]).replace("BUMP_HEIGHT_EXR",
+                                                  str(DATA / "bump_height.exr"))
     return xml.replace('id="m"', f'id="{bsdf_id}"', 1)
 
 

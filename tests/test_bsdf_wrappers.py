@@ -1,6 +1,6 @@
-"""Wrappers around other BSDFs: ``twosided`` with two BSDFs, ``blendbsdf``, ``mask`` and
-``normalmap``, against Mitsuba 3's values (tests/data/bsdfs) and the shared checks of
-bsdf_checks.py."""
+"""Wrappers around other BSDFs: ``twosided`` with two BSDFs, ``blendbsdf``, ``mask``,
+``normalmap`` and ``bumpmap``, against Mitsuba 3's values (tests/data/bsdfs) and the shared
+checks of bsdf_checks.py."""
 
 import numpy as np
 import pytest
@@ -9,7 +9,8 @@ import invrender
 from invrender.errors import SceneError
 from tests import bsdf_checks as C
 
-CASES = ["twosided_two", "blend", "mask", "normalmap_diffuse", "normalmap_rough"]
+CASES = ["twosided_two", "blend", "mask", "normalmap_diffuse", "normalmap_rough",
+         "bumpmap_diffuse", "bumpmap_rough"]
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +89,34 @@ def test_bad_wrappers_are_one_line_errors(tmp_path, xml, message):
     with pytest.raises(SceneError, match=message) as error:
         C.load_bsdfs(tmp_path, {"b": xml})
     assert "bsdfs.xml:" in str(error.value) and "\n" not in str(error.value).strip()
+
+
+def test_wrappers_read_back_the_same(tmp_path):
+    scene = C.load_bsdfs(tmp_path, {name: C.mitsuba_xml(name, name) for name in CASES})
+    again = C.reads_back_the_same(scene, tmp_path)
+    assert again.bsdfs["bumpmap_diffuse"].settings["scale"] == 2.0
+
+
+def test_a_bump_map_shades_a_surface(tmp_path):
+    """On a lit rectangle the bump map's tilt changes the image, and a zero scale gives the
+    nested BSDF's image."""
+    bump = C.mitsuba_xml("bumpmap_diffuse", "m")
+    flat = bump.replace('name="scale" value="2.0"', 'name="scale" value="0.0"')
+    images = []
+    for xml in (bump, flat):
+        path = tmp_path / "bumped.xml"
+        path.write_text(f"""<scene version="3.0.0">{xml}
+  <shape type="rectangle"><ref id="m"/></shape>
+  <emitter type="directional"><vector name="direction" x="0.5" y="0.3" z="-1"/></emitter>
+  <sensor type="perspective"><transform name="to_world"><lookat origin="0, 0, 3"
+    target="0, 0, 0" up="0, 1, 0"/></transform><film type="hdrfilm">
+    <integer name="width" value="8"/><integer name="height" value="8"/>
+    <rfilter type="box"/></film></sensor></scene>""")
+        images.append(invrender.render(invrender.load_scene(path), spp=4, seed=1))
+    plain = tmp_path / "plain.xml"
+    plain.write_text(path.read_text().replace(flat, '<bsdf type="diffuse" id="m"><rgb '
+                                              'name="reflectance" value="0.6, 0.7, 0.2"/>'
+                                              '</bsdf>'))
+    np.testing.assert_allclose(images[1], invrender.render(invrender.load_scene(plain), spp=4,
+                                                           seed=1), rtol=1e-6)
+    assert np.abs(images[0] - images[1]).max() > 0.05 * images[1].max()

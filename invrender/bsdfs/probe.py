@@ -1,6 +1,7 @@
 """A BSDF instance of a loaded scene evaluated at given directions, outside any path: what
 the per-plugin tests (chi-square, reciprocity, Mitsuba's values) and users studying a
-material call. The shading frame is the identity (z is the normal); uv is given. A
+material call. The shading frame is the identity (z is the normal, dp/du and dp/dv the
+unit x and y axes); uv is given. A
 ``twosided`` instance seen from below is flipped as ``shading.shading_point`` flips it."""
 
 import numpy as np
@@ -26,7 +27,9 @@ def _point(g: ti.template(), bsdf: ti.i32, wi: vec3, uv: vec2):
             b = g.bsdf_ints[BSDF_INTS * bsdf + 1]
     n = vec3(0.0, 0.0, flip)
     sp = structs.ShadingPoint(p=vec3(0.0), n=n, s=vec3(1.0, 0.0, 0.0), t=vec3(0.0, flip, 0.0),
-                              wi=vec3(wi.x, flip * wi.y, flip * wi.z), uv=uv, tri=0, bsdf=b)
+                              wi=vec3(wi.x, flip * wi.y, flip * wi.z), uv=uv, tri=0, bsdf=b,
+                              dp_du=vec3(1.0, 0.0, 0.0), dp_dv=vec3(0.0, 1.0, 0.0),
+                              ng=vec3(0.0, 0.0, 1.0))
     return sp
 
 

@@ -4,6 +4,7 @@ import numpy as np
 
 from invrender.bsdfs import (
     blendbsdf,
+    bumpmap,
     conductor,
     dielectric,
     diffuse,
@@ -35,6 +36,7 @@ BSDFS.register(null.PLUGIN)
 BSDFS.register(blendbsdf.PLUGIN)
 BSDFS.register(mask.PLUGIN)
 BSDFS.register(normalmap.PLUGIN)
+BSDFS.register(bumpmap.PLUGIN)
 
 
 def bsdf_floats(bsdfs) -> np.ndarray:

@@ -24,3 +24,6 @@ class TexturePlugin:
     # ti.func (g, t, uv) -> float: the texture read as one float, where that is not the
     # luminance of ``lookup`` (Mitsuba's ``eval_1``)
     lookup_1: Callable | None = None
+    # ti.func (g, t, uv) -> vec2: d/d(u, v) of the texture read as one float (Mitsuba's
+    # ``eval_1_grad``); None: 0 (a constant)
+    gradient_1: Callable | None = None

@@ -8,8 +8,9 @@ import taichi as ti
 from invrender.state import TEXTURE_INTS
 from invrender.textures import uv_map
 from invrender.textures.base import TexturePlugin
-from invrender.textures.constant import rgb
+from invrender.textures.constant import luminance, rgb
 
+vec2 = ti.math.vec2
 vec3 = ti.math.vec3
 WRAP_MODES = {"repeat": 0, "clamp": 1, "mirror": 2}
 FILTERS = {"bilinear": 0, "nearest": 1}
@@ -45,10 +46,10 @@ def texel(g: ti.template(), base: ti.i32, w: ti.i32, x: ti.i32, y: ti.i32) -> ve
 
 
 @ti.func
-def lookup(g: ti.template(), t: ti.i32, uv0):
-    """The value at uv (v = 0 is the top row of the file, after ``to_uv``), as Mitsuba's
-    ``bitmap``."""
-    uv = uv_map.apply(g, t, uv0)
+def corners(g: ti.template(), t: ti.i32, uv):
+    """The four texels around uv (already mapped by ``to_uv``; v = 0 is the file's top row)
+    under the wrap mode, and the bilinear weights (fx, fy) of the second column and row:
+    (f00, f10, f01, f11, fx, fy), with fx = fy = 0 for the nearest filter."""
     base = g.tex_ints[TEXTURE_INTS * t]
     w = g.tex_ints[TEXTURE_INTS * t + 1]
     h = g.tex_ints[TEXTURE_INTS * t + 2]
@@ -70,10 +71,34 @@ def lookup(g: ti.template(), t: ti.i32, uv0):
     xb = wrap(x0 + 1, w, mode)
     ya = wrap(y0, h, mode)
     yb = wrap(y0 + 1, h, mode)
-    return ((1.0 - fx) * (1.0 - fy) * texel(g, base, w, xa, ya)
-            + fx * (1.0 - fy) * texel(g, base, w, xb, ya)
-            + (1.0 - fx) * fy * texel(g, base, w, xa, yb)
-            + fx * fy * texel(g, base, w, xb, yb))
+    return (texel(g, base, w, xa, ya), texel(g, base, w, xb, ya), texel(g, base, w, xa, yb),
+            texel(g, base, w, xb, yb), fx, fy)
+
+
+@ti.func
+def lookup(g: ti.template(), t: ti.i32, uv0):
+    """The value at uv (v = 0 is the top row of the file, after ``to_uv``), as Mitsuba's
+    ``bitmap``."""
+    f00, f10, f01, f11, fx, fy = corners(g, t, uv_map.apply(g, t, uv0))
+    return ((1.0 - fx) * (1.0 - fy) * f00 + fx * (1.0 - fy) * f10
+            + (1.0 - fx) * fy * f01 + fx * fy * f11)
+
+
+@ti.func
+def gradient_1(g: ti.template(), t: ti.i32, uv0) -> vec2:
+    """d/d(u, v) of the texture read as one float (luminance), as Mitsuba's ``eval_1_grad``:
+    the bilinear interpolant's slope in texels, times the resolution, through ``to_uv``'s
+    transpose; 0 for the nearest filter. What a bump map tilts the normal by."""
+    f00, f10, f01, f11, fx, fy = corners(g, t, uv_map.apply(g, t, uv0))
+    l00, l10, l01, l11 = luminance(f00), luminance(f10), luminance(f01), luminance(f11)
+    dx = (1.0 - fy) * (l10 - l00) + fy * (l11 - l01)
+    dy = (1.0 - fx) * (l01 - l00) + fx * (l11 - l10)
+    result = vec2(0.0)
+    if not g.tex_ints[TEXTURE_INTS * t + 4]:  # bilinear
+        m = uv_map.matrix(g, t)
+        result = vec2((m[0, 0] * dx + m[1, 0] * dy) * g.tex_ints[TEXTURE_INTS * t + 1],
+                      (m[0, 1] * dx + m[1, 1] * dy) * g.tex_ints[TEXTURE_INTS * t + 2])
+    return result
 
 
 def _set(texture, value) -> None:
@@ -117,4 +142,4 @@ def _parse(builder, element):
 
 PLUGIN = TexturePlugin(name="bitmap", parameter="data", kind="texture", lookup=lookup,
                        get=lambda t: np.array(t.data, np.float64), set=_set, ints=_ints,
-                       write_xml=_write_xml, parse=_parse)
+                       write_xml=_write_xml, parse=_parse, gradient_1=gradient_1)

@@ -66,3 +66,16 @@ def _one(g: ti.template(), j: ti.template(), t: ti.i32, uv):
     else:
         result = luminance(g.textures[j].lookup(g, t, uv))
     return result
+
+
+@ti.func
+def gradient_1_among(g: ti.template(), t: ti.i32, uv, types: ti.template()):
+    """d/d(u, v) of texture t read as one float (Mitsuba's ``eval_1_grad``), among the
+    texture plugins ``types``; 0 for those without a gradient (constants)."""
+    result = ti.math.vec2(0.0)
+    code = g.tex_type[t]
+    for k in ti.static(types):
+        if ti.static(g.texture_has_gradient_1[k]):
+            if code == k:
+                result = g.textures[k].gradient_1(g, t, uv)
+    return result

@@ -36,3 +36,11 @@ def apply(g: ti.template(), t: ti.i32, uv) -> vec2:
     f = ti.static(g.tex_floats)
     return vec2(f[b] * uv[0] + f[b + 1] * uv[1] + f[b + 2],
                 f[b + 3] * uv[0] + f[b + 4] * uv[1] + f[b + 5])
+
+
+@ti.func
+def matrix(g: ti.template(), t: ti.i32) -> ti.math.mat2:
+    """The linear part of the map (its derivative)."""
+    b = TEXTURE_FLOATS * t
+    f = ti.static(g.tex_floats)
+    return ti.math.mat2([[f[b], f[b + 1]], [f[b + 3], f[b + 4]]])
