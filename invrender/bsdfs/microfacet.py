@@ -170,6 +170,21 @@ def pdf(kind: ti.i32, alpha_u, alpha_v, visible: ti.i32, wi: vec3, m: vec3):
 
 
 @ti.func
+def reflection_pdf(kind: ti.i32, alpha_u, alpha_v, visible: ti.i32, wi: vec3, h: vec3,
+                   wo: vec3):
+    """Solid-angle density of wo, the reflection of wi about the microfacet normal h, when h
+    is sampled from the visible normals (D G1(wi) / (4 cos theta_i)) or from all of them
+    (D cos theta_h / (4 wo . h)), as Mitsuba's rough BSDFs compute it."""
+    result = 0.0
+    if visible:
+        result = eval(kind, alpha_u, alpha_v, h) * smith_g1(kind, alpha_u, alpha_v, wi, h) / (
+            4.0 * wi.z)
+    else:
+        result = pdf(kind, alpha_u, alpha_v, 0, wi, h) / (4.0 * wo.dot(h))
+    return result
+
+
+@ti.func
 def sample_visible_11(kind: ti.i32, cos_theta_i, u1, u2):
     """A slope of the visible normals of the alpha = 1 distribution seen at cos_theta_i
     (Mitsuba's: Beckmann by three Newton steps in the erf domain, GGX by projection)."""

@@ -75,11 +75,8 @@ def pdf(g: ti.template(), sp: ti.template(), wo: vec3):
             kind = read_int(g, sp, DISTRIBUTION)
             au = bsdf_float(g, sp, ALPHA_U)
             av = bsdf_float(g, sp, ALPHA_V)
-            if read_int(g, sp, VISIBLE):
-                result = (microfacet.eval(kind, au, av, h)
-                          * microfacet.smith_g1(kind, au, av, wi, h) / (4.0 * wi.z))
-            else:
-                result = microfacet.pdf(kind, au, av, 0, wi, h) / (4.0 * wo.dot(h))
+            result = microfacet.reflection_pdf(kind, au, av, read_int(g, sp, VISIBLE), wi, h,
+                                               wo)
     return result
 
 

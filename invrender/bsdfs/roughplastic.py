@@ -115,12 +115,8 @@ def pdf(g: ti.template(), sp: ti.template(), wo: vec3):
         alpha = _alpha(g, sp)
         p_specular = _specular_probability(g, sp, transmittance(g, sp, wi.z))
         h = (wo + wi).normalized()
-        specular = 0.0
-        if read_int(g, sp, VISIBLE):
-            specular = (microfacet.eval(kind, alpha, alpha, h)
-                        * microfacet.smith_g1(kind, alpha, alpha, wi, h) / (4.0 * wi.z))
-        else:
-            specular = microfacet.pdf(kind, alpha, alpha, 0, wi, h) / (4.0 * wo.dot(h))
+        specular = microfacet.reflection_pdf(kind, alpha, alpha, read_int(g, sp, VISIBLE),
+                                             wi, h, wo)
         result = p_specular * specular + (1.0 - p_specular) * wo.z * INV_PI
     return result
 
