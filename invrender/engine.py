@@ -104,8 +104,8 @@ class Layout:
             types = slot_types.setdefault(b.type, [set() for _ in names])
             for k, name in enumerate(names):
                 types[k].add(b.textures[name].type)
-        self.config = Config.of(used, any(m.normals is not None for m in meshes), oriented,
-                                slot_types)
+        self.config = Config.of(used, slot_types, any(m.normals is not None for m in meshes),
+                                oriented)
         self.texture_index = {id(t): k for k, t in enumerate(self.textures)}
         self.texture_slots: dict[int, Slot] = {}
         start = 0

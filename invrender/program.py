@@ -33,18 +33,18 @@ class Config:
     # some BSDF is oriented (anisotropic, a normal map): shading frames follow dp/du
     tangent_frames: bool = False
     # per BSDF plugin (in ``bsdfs`` order), per texture slot: the texture plugins (indices
-    # into ``textures``) its instances hold there; empty: any
+    # into ``textures``) its instances hold there
     bsdf_slots: tuple = ()
 
     @staticmethod
-    def of(used: dict[str, set[str]], smooth_normals: bool = False,
-           tangent_frames: bool = False, slot_types: dict | None = None) -> Config:
+    def of(used: dict[str, set[str]], slot_types: dict, smooth_normals: bool = False,
+           tangent_frames: bool = False) -> Config:
         """``slot_types``: BSDF plugin name -> one set of texture type names per slot."""
         def ordered(registry, names):
             return tuple(sorted(names, key=registry.index))
 
         bsdfs, textures = ordered(BSDFS, used["bsdfs"]), ordered(TEXTURES, used["textures"])
-        slots = () if slot_types is None else tuple(
+        slots = tuple(
             tuple(tuple(sorted(textures.index(t) for t in types)) for types in slot_types[b])
             for b in bsdfs)
         return Config(bsdfs, textures, ordered(EMITTERS, used["emitters"]),
@@ -75,15 +75,14 @@ class Program:
         self.sensors = tuple(SENSORS[n] for n in config.sensors)
         self.filters = tuple(FILTERS[n] for n in config.filters)
         self.environment_plugins = any(p.environment for p in self.emitters)
+        self.every_bsdf = tuple(range(len(self.bsdfs)))  # what dispatches choose among
+        self.leaf_bsdfs = tuple(j for j, p in enumerate(self.bsdfs) if not p.wrapper)
         self.bsdf_has_delta = tuple(p.delta is not None for p in self.bsdfs)
         self.delta_lobes = any(self.bsdf_has_delta)  # mirrors, glass
         self.smooth_normals = config.smooth_normals
         self.tangent_frames = config.tangent_frames
         self.every_texture = tuple(range(len(self.textures)))  # for lookups of any type
-        self.bsdf_views = tuple(
-            PluginView(self, config.bsdf_slots[j] if config.bsdf_slots
-                       else (self.every_texture,) * len(plugin.textures))
-            for j, plugin in enumerate(self.bsdfs))
+        self.bsdf_views = tuple(PluginView(self, slots) for slots in config.bsdf_slots)
         self._kernels: dict = {}
         self.compiled_render = False  # for RenderStats: has a render compiled the kernels
 

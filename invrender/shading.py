@@ -27,13 +27,19 @@ def surface_uv(g: ti.template(), tri: ti.i32, b1, b2) -> vec2:
     for a mesh without them, as Mitsuba."""
     uv = vec2(b1, b2)
     if g.tri_has_uv[tri]:
-        i0 = g.tri[3 * tri]
-        i1 = g.tri[3 * tri + 1]
-        i2 = g.tri[3 * tri + 2]
-        b0 = 1.0 - b1 - b2
-        uv = vec2(b0 * g.uv[2 * i0] + b1 * g.uv[2 * i1] + b2 * g.uv[2 * i2],
-                  b0 * g.uv[2 * i0 + 1] + b1 * g.uv[2 * i1 + 1] + b2 * g.uv[2 * i2 + 1])
+        uv0, uv1, uv2 = triangle_uvs(g, tri)
+        uv = (1.0 - b1 - b2) * uv0 + b1 * uv1 + b2 * uv2
     return uv
+
+
+@ti.func
+def triangle_uvs(g: ti.template(), tri: ti.i32):
+    """The texture coordinates of the three corners of a triangle with uvs."""
+    i0 = g.tri[3 * tri]
+    i1 = g.tri[3 * tri + 1]
+    i2 = g.tri[3 * tri + 2]
+    return (vec2(g.uv[2 * i0], g.uv[2 * i0 + 1]), vec2(g.uv[2 * i1], g.uv[2 * i1 + 1]),
+            vec2(g.uv[2 * i2], g.uv[2 * i2 + 1]))
 
 
 @ti.func
@@ -96,12 +102,9 @@ def surface_derivatives(g: ti.template(), tri: ti.i32):
     dp_du = dp0
     dp_dv = dp1
     if g.tri_has_uv[tri]:
-        i0 = g.tri[3 * tri]
-        i1 = g.tri[3 * tri + 1]
-        i2 = g.tri[3 * tri + 2]
-        u0 = vec2(g.uv[2 * i0], g.uv[2 * i0 + 1])
-        duv0 = vec2(g.uv[2 * i1], g.uv[2 * i1 + 1]) - u0
-        duv1 = vec2(g.uv[2 * i2], g.uv[2 * i2 + 1]) - u0
+        uv0, uv1, uv2 = triangle_uvs(g, tri)
+        duv0 = uv1 - uv0
+        duv1 = uv2 - uv0
         det = duv0.x * duv1.y - duv0.y * duv1.x
         if det != 0.0:
             dp_du = (duv1.y * dp0 - duv0.y * dp1) / det
@@ -165,39 +168,39 @@ def local_eval(g: ti.template(), sp: ti.template(), wo: vec3, leaves: ti.templat
     """eval at a local direction, dispatched among all plugins or (``leaves``) those that
     hold no other BSDF: what a wrapper calls for its children."""
     result = vec3(0.0)
+    choices = ti.static(g.leaf_bsdfs if leaves else g.every_bsdf)
     code = g.bsdf_type[sp.bsdf]
-    for j in ti.static(range(len(g.bsdfs))):
-        if ti.static(not (leaves and g.bsdfs[j].wrapper)):
-            if ti.static(len(g.bsdfs) == 1):  # one type: no branch (simpler reverse mode)
-                result = g.bsdfs[j].eval(g.bsdf_views[j], sp, wo)
-            elif code == j:
-                result = g.bsdfs[j].eval(g.bsdf_views[j], sp, wo)
+    for j in ti.static(choices):
+        if ti.static(len(choices) == 1):  # one type: no branch (simpler reverse mode)
+            result = g.bsdfs[j].eval(g.bsdf_views[j], sp, wo)
+        elif code == j:
+            result = g.bsdfs[j].eval(g.bsdf_views[j], sp, wo)
     return result
 
 
 @ti.func
 def local_pdf(g: ti.template(), sp: ti.template(), wo: vec3, leaves: ti.template()):
     result = 0.0
+    choices = ti.static(g.leaf_bsdfs if leaves else g.every_bsdf)
     code = g.bsdf_type[sp.bsdf]
-    for j in ti.static(range(len(g.bsdfs))):
-        if ti.static(not (leaves and g.bsdfs[j].wrapper)):
-            if ti.static(len(g.bsdfs) == 1):
-                result = g.bsdfs[j].pdf(g.bsdf_views[j], sp, wo)
-            elif code == j:
-                result = g.bsdfs[j].pdf(g.bsdf_views[j], sp, wo)
+    for j in ti.static(choices):
+        if ti.static(len(choices) == 1):
+            result = g.bsdfs[j].pdf(g.bsdf_views[j], sp, wo)
+        elif code == j:
+            result = g.bsdfs[j].pdf(g.bsdf_views[j], sp, wo)
     return result
 
 
 @ti.func
 def local_sample(g: ti.template(), sp: ti.template(), u0, u1, u2, leaves: ti.template()):
     bs = no_sample()
+    choices = ti.static(g.leaf_bsdfs if leaves else g.every_bsdf)
     code = g.bsdf_type[sp.bsdf]
-    for j in ti.static(range(len(g.bsdfs))):
-        if ti.static(not (leaves and g.bsdfs[j].wrapper)):
-            if ti.static(len(g.bsdfs) == 1):
-                bs = g.bsdfs[j].sample(g.bsdf_views[j], sp, u0, u1, u2)
-            elif code == j:
-                bs = g.bsdfs[j].sample(g.bsdf_views[j], sp, u0, u1, u2)
+    for j in ti.static(choices):
+        if ti.static(len(choices) == 1):
+            bs = g.bsdfs[j].sample(g.bsdf_views[j], sp, u0, u1, u2)
+        elif code == j:
+            bs = g.bsdfs[j].sample(g.bsdf_views[j], sp, u0, u1, u2)
     return bs
 
 
@@ -206,8 +209,8 @@ def local_delta(g: ti.template(), sp: ti.template(), lobe: ti.i32, leaves: ti.te
     wo = vec3(0.0, 0.0, 1.0)
     value = vec3(0.0)
     code = g.bsdf_type[sp.bsdf]
-    for j in ti.static(range(len(g.bsdfs))):
-        if ti.static(g.bsdf_has_delta[j] and not (leaves and g.bsdfs[j].wrapper)):
+    for j in ti.static(g.leaf_bsdfs if leaves else g.every_bsdf):
+        if ti.static(g.bsdf_has_delta[j]):
             if code == j:
                 wo, value = g.bsdfs[j].delta(g.bsdf_views[j], sp, lobe)
     return wo, value

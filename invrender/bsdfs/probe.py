@@ -17,8 +17,11 @@ vec3 = ti.math.vec3
 
 
 @ti.func
-def _point(g: ti.template(), bsdf: ti.i32, wi: vec3, uv: vec2):
-    """The shading point, and -1 where a twosided BSDF is seen from below (z flips)."""
+def _point(g: ti.template(), bsdf: ti.i32, wis: ti.template(), uvs: ti.template(), i: ti.i32):
+    """The shading point of row i of the arrays (z flips where a twosided BSDF is seen
+    from below)."""
+    wi = vec3(wis[i, 0], wis[i, 1], wis[i, 2])
+    uv = vec2(uvs[i, 0], uvs[i, 1])
     flip = 1.0
     b = bsdf
     if g.bsdf_ints[BSDF_INTS * bsdf] and wi.z < 0.0:
@@ -42,8 +45,7 @@ class _Kernels:
     def eval_pdf(self, bsdf: ti.i32, wi: ti.types.ndarray(), wo: ti.types.ndarray(),
                  uv: ti.types.ndarray(), out: ti.types.ndarray()):
         for i in range(wi.shape[0]):
-            sp = _point(self.g, bsdf, vec3(wi[i, 0], wi[i, 1], wi[i, 2]),
-                        vec2(uv[i, 0], uv[i, 1]))
+            sp = _point(self.g, bsdf, wi, uv, i)
             w = vec3(wo[i, 0], wo[i, 1], wo[i, 2])
             f = bsdf_eval(self.g, sp, w)
             for c in ti.static(range(3)):
@@ -54,8 +56,7 @@ class _Kernels:
     def sample(self, bsdf: ti.i32, wi: ti.types.ndarray(), u: ti.types.ndarray(),
                uv: ti.types.ndarray(), out: ti.types.ndarray()):
         for i in range(wi.shape[0]):
-            sp = _point(self.g, bsdf, vec3(wi[i, 0], wi[i, 1], wi[i, 2]),
-                        vec2(uv[i, 0], uv[i, 1]))
+            sp = _point(self.g, bsdf, wi, uv, i)
             bs = bsdf_sample(self.g, sp, u[i, 0], u[i, 1], u[i, 2])
             for c in ti.static(range(3)):
                 out[i, c] = bs.wo[c]
@@ -69,8 +70,7 @@ class _Kernels:
     def delta(self, bsdf: ti.i32, wi: ti.types.ndarray(), lobe: ti.types.ndarray(),
               uv: ti.types.ndarray(), out: ti.types.ndarray()):
         for i in range(wi.shape[0]):
-            sp = _point(self.g, bsdf, vec3(wi[i, 0], wi[i, 1], wi[i, 2]),
-                        vec2(uv[i, 0], uv[i, 1]))
+            sp = _point(self.g, bsdf, wi, uv, i)
             wo, value = bsdf_delta(self.g, sp, lobe[i])
             for c in ti.static(range(3)):
                 out[i, c] = wo[c]
