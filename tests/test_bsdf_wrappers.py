@@ -84,6 +84,8 @@ def test_wrapper_children_are_named_as_in_mitsuba(tmp_path):
      "twosided cannot hold 'dielectric'"),
     ('<bsdf type="mask" id="b"><bsdf type="mask"><bsdf type="diffuse"/></bsdf></bsdf>',
      "wrappers do not nest"),
+    ('<bsdf type="mask" id="inner"><bsdf type="diffuse"/></bsdf>'
+     '<bsdf type="mask" id="b"><ref id="inner"/></bsdf>', "wrappers do not nest"),
 ])
 def test_bad_wrappers_are_one_line_errors(tmp_path, xml, message):
     with pytest.raises(SceneError, match=message) as error:

@@ -499,14 +499,15 @@ class SceneBuilder:
         ids = []
         for element, name in zip(found, names, strict=True):
             if element.tag == "ref":
-                ids.append(self.reference(element))
-                continue
-            child = self.bsdf(element, fallback_id=f"{parent.id}.{name}")
-            if BSDFS[child.type].wrapper:
+                child = self.bsdfs[self.reference(element)]
+            else:
+                child = self.bsdf(element, fallback_id=f"{parent.id}.{name}")
+            if BSDFS[child.type].wrapper:  # referenced or inline alike
                 raise self.error(element, f"{parent.type} cannot hold '{child.type}': "
                                  "wrappers do not nest in invrender",
                                  hint="nest a plain BSDF (diffuse, roughconductor, ...)")
-            self.add_bsdf(child)
+            if element.tag != "ref":
+                self.add_bsdf(child)
             ids.append(child.id)
         return ids
 
