@@ -22,6 +22,12 @@ def lookup(g: ti.template(), t: ti.i32, uv):
     return vec3(v, v, v)
 
 
+@ti.func
+def lookup_1(g: ti.template(), t: ti.i32, uv):
+    """The value itself (not the luminance of (v, v, v), which rounds in float32)."""
+    return value(g, t)
+
+
 def make(v: float):
     from invrender.scene.description import Texture
 
@@ -37,5 +43,6 @@ def _write_xml(texture, name, directory, stem):
 
 
 PLUGIN = TexturePlugin(name="scalar", parameter="", kind="float", lookup=lookup,
+                       lookup_1=lookup_1,
                        get=lambda t: np.array(t.value[0], np.float64), set=_set,
                        ints=lambda t: [], write_xml=_write_xml)

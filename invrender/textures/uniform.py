@@ -22,5 +22,6 @@ def _parse(builder, element):
 
 
 PLUGIN = TexturePlugin(name="uniform", parameter="value", kind="float", lookup=scalar.lookup,
+                       lookup_1=scalar.lookup_1,
                        get=scalar.PLUGIN.get, set=scalar.PLUGIN.set, ints=lambda t: [],
                        write_xml=scalar.PLUGIN.write_xml, parse=_parse)
