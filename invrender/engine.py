@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from invrender import latent, runtime
+from invrender import runtime
 from invrender import state as state_mod
 from invrender.bsdfs.registry import BSDFS, bsdf_floats, bsdf_tables
 from invrender.emitters import selection
@@ -23,7 +23,7 @@ from invrender.emitters.registry import EMITTERS
 from invrender.errors import InvrenderError
 from invrender.filters.registry import FILTERS
 from invrender.geometry.bvh import Bvh, build_bvh
-from invrender.geometry.mesh import vertex_normals
+from invrender.geometry.mesh import shading_normals
 from invrender.program import Config, Program, program
 from invrender.scene.description import Source
 from invrender.sensors.registry import SENSORS
@@ -390,21 +390,11 @@ class Engine:
         self.state.load_normals(_flat(self._shading_normals(), np.float64))
 
     def _shading_normals(self) -> np.ndarray:
-        """Every mesh's vertex normals (zeros for meshes without): the normals it was given,
-        carried along by its latent pose (as Mitsuba's ``to_world`` carries them), or,
-        once its vertex positions were set, recomputed from them as Mitsuba's
-        ``parameters_changed`` does."""
+        """Every mesh's vertex normals (zeros for meshes without), see ``shading_normals``."""
         out = np.zeros((self.layout.n_vertices, 3))
         for m, lo in zip(self.scene.meshes, self.layout.vertex_offsets, strict=False):
-            if m.normals is None:
-                continue
-            normals = m.normals
-            if m.normals_for is not None and not np.array_equal(m.normals_for, m.base):
-                normals = vertex_normals(m.vertices, m.faces)
-            elif m.vertices is not m.base:  # posed: n' ~ L^-T n, as rows n^T L^-1
-                normals = normals @ np.linalg.inv(latent.linear(m.pose))
-                normals /= np.linalg.norm(normals, axis=1, keepdims=True)
-            out[lo:lo + len(m.vertices)] = normals
+            if m.normals is not None:
+                out[lo:lo + len(m.vertices)] = shading_normals(m)
         return out
 
     # ---- for derivative passes ----

@@ -1,9 +1,10 @@
 """``invrender.optimize``: the inverse-rendering loop a recipe describes.
 
-recipe -> scene -> parameters -> (render_grad: integrator + loss) -> optimizer -> writer.
-Each iteration's random numbers are a function of (seed, iteration), and the whole state
-(values, optimizer moments, iteration) is checkpointed exactly, so a run that is stopped
-and resumed ends with the same parameters, bit for bit, as one that ran straight through.
+recipe -> scene (+ views) -> parameters -> variables -> (render_grad per view: integrator +
+loss, summed) -> optimizer -> writer. Each iteration's random numbers and batch of views
+are a function of (seed, iteration), and the whole state (variables, optimizer moments,
+iteration, remeshed meshes) is checkpointed exactly, so a run that is stopped and resumed
+ends with the same parameters, bit for bit, as one that ran straight through.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from invrender import checkpoint as ckpt_mod
 from invrender import runtime
 from invrender.errors import InvrenderError
 from invrender.gradients import NonFiniteGradient, render_grad
-from invrender.image_io import read_image, write_exr, write_png
+from invrender.image_io import read_image
 from invrender.optim import lr_factor, make_optimizer, project
-from invrender.params import ParameterMap
+from invrender.params import GEOMETRY_KINDS, ParameterMap
 from invrender.recipe import Recipe, load_recipe
 from invrender.renderer import render
+from invrender.run_files import write_image, write_results, write_targets
 from invrender.scene.loader import load_scene
+from invrender.variables import Variables
+from invrender.views import View, add_views, batch, camera_inside, view_seed
 
 MAX_BAD_STEPS = 5  # consecutive non-finite gradients before the run stops
 
@@ -50,6 +54,8 @@ def parameter_error(values: dict, truth: dict) -> float | None:
         return None
     total = 0.0
     for name, t in truth.items():
+        if np.shape(values[name]) != np.shape(t):  # a remeshed mesh: see the mesh metrics
+            continue
         d = np.asarray(values[name], np.float64) - t
         total += float((d * d).sum() * (3.0 / d.size if d.size > 3 else 1.0))
     return total
@@ -65,10 +71,14 @@ def iteration_seed(recipe: Recipe, iteration: int) -> int:
     return r.seed + iteration if r.seed_policy == "per_iteration" else r.seed
 
 
-def check_against_scene(recipe: Recipe, scene, pmap: ParameterMap) -> np.ndarray | None:
+def check_against_scene(recipe: Recipe, scene, pmap: ParameterMap, views: list[View],
+                        reference=None) -> list[np.ndarray | None]:
     """Every problem of the recipe that needs the scene, all at once and before anything
-    compiles: unknown or read-only parameters, values of the wrong shape, a target image
-    of another size than the film. Returns the target image if the recipe names one."""
+    compiles: unknown or read-only parameters, values of the wrong shape, settings that do
+    not apply to a parameter, meshes the remesher cannot take, views without a target,
+    target images of another size than their view, a camera inside a mesh being
+    optimised. Returns each view's target image where the recipe names one."""
+    from invrender.geometry.remesh import check_remeshable
     from invrender.params import unknown_parameter
 
     found = []
@@ -93,34 +103,129 @@ def check_against_scene(recipe: Recipe, scene, pmap: ParameterMap) -> np.ndarray
                 given = np.asarray(value).shape
                 found.append((("params", name, key), f"has shape {given}, but '{name}' has "
                               f"shape {shape}", "give one number or a list of that shape"))
-    image = None
-    if recipe.target.image is not None:
-        sensor = scene.sensor(0)
+        for key in ("large_steps", "remesh", "truth_mesh"):
+            if getattr(spec, key) is not None and p.kind != "vertices":
+                found.append((("params", name, key), f"applies to vertex positions, not to "
+                              f"{p.kind} '{name}'", f"remove {key}, or optimise "
+                              f"{p.owner.id if p.kind in GEOMETRY_KINDS else '<shape>'}"
+                              ".vertex_positions"))
+        if spec.large_steps is not None and spec.clamp is not None:
+            found.append((("params", name, "clamp"), "cannot clamp vertex positions "
+                          "optimised with large_steps", "remove clamp"))
+        if spec.remesh is not None and p.kind == "vertices":
+            try:
+                check_remeshable(p.owner.vertices, p.owner.faces, name=name)
+            except InvrenderError as err:
+                found.append((("params", name, "remesh"), err.message, err.hint))
+        if spec.truth_mesh is not None:
+            try:
+                _read_mesh(spec.truth_mesh)
+            except InvrenderError as err:
+                found.append((("params", name, "truth_mesh"), err.message, err.hint))
+    moving = [pmap.parameter(n).owner for n in recipe.params
+              if n in pmap and pmap.parameter(n).kind in GEOMETRY_KINDS]
+    rendered = recipe.target is not None and recipe.target.render is not None
+    images: list[np.ndarray | None] = []
+    for view in views:
+        sensor = scene.sensors[view.sensor]
+        origin = sensor.to_world[:3, 3]
+        for mesh in {id(m): m for m in moving}.values():
+            if camera_inside(origin, mesh.vertices, mesh.faces):
+                found.append((view.loc or ("scene",), f"{view.name}: the camera at "
+                              f"{np.round(origin, 4).tolist()} is inside mesh '{mesh.id}'",
+                              "move the camera outside the mesh being optimised"))
+        path = view.image
+        if path is None and recipe.target is not None and recipe.target.image is not None:
+            path = recipe.target.image
+        if path is None:
+            if not rendered:
+                found.append((view.loc, f"{view.name} has no target",
+                              "give the view an image, or target: {render: {}} to render "
+                              "it from the scene"))
+            images.append(None)
+            continue
+        loc = (*view.loc, "image") if view.image is not None else ("target", "image")
         try:
-            image = read_image(recipe.target.image)
+            image = read_image(path)
         except InvrenderError as err:
-            found.append((("target", "image"), err.message, err.hint))
-        else:
-            if image.shape[:2] != (sensor.height, sensor.width):
-                found.append((("target", "image"), f"the image is {image.shape[1]}x"
-                              f"{image.shape[0]} but the scene renders {sensor.width}x"
+            found.append((loc, err.message, err.hint))
+            images.append(None)
+            continue
+        if image.shape[:2] != (sensor.height, sensor.width):
+            size = f"is {image.shape[1]}x{image.shape[0]} but"
+            if recipe.views is None:
+                found.append((loc, f"the image {size} the scene renders {sensor.width}x"
                               f"{sensor.height}", "set scene_args res or resize the image"))
+            else:
+                found.append((loc, f"{Path(path).name} {size} {view.name} renders "
+                              f"{sensor.width}x{sensor.height}", "set the view's resolution "
+                              "or resize the image"))
+        images.append(image)
     if found:
         raise recipe.problems(found)
-    return image
+    return images
 
 
-def _target(recipe: Recipe, scene, pmap: ParameterMap, image=None):
-    """The target image, and the true parameter values when the target is a render."""
+def _read_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    from invrender.geometry.mesh import read_obj, read_ply
+
+    data = (read_obj if Path(path).suffix.lower() == ".obj" else read_ply)(Path(path))
+    return np.asarray(data.vertices, np.float64), np.asarray(data.faces, np.int64)
+
+
+def _views(recipe: Recipe, scene) -> list[View]:
+    try:
+        return add_views(scene, recipe.views)
+    except InvrenderError as err:
+        if getattr(err, "loc", None) is None:
+            raise
+        raise recipe.problems([(err.loc, err.message, err.hint)]) from None
+
+
+def _reference(recipe: Recipe, scene):
+    """The scene the targets are rendered from, seen by the recipe's views."""
+    t = recipe.target.render if recipe.target is not None else None
+    if t is None or t.scene is None:
+        return scene
+    reference = load_scene(t.scene, **{**recipe.scene_args, **t.scene_args})
+    reference.sensors = list(scene.sensors)
+    return reference
+
+
+def _targets(recipe: Recipe, scene, reference, pmap: ParameterMap, views, images):
+    """Each view's target image, and the true parameter values where they are known."""
     truth = {n: np.asarray(s.truth, np.float64) for n, s in recipe.params.items()
              if s.truth is not None}
-    if recipe.target.image is not None:
-        return image, truth
-    t = recipe.target.render
-    image = render(scene, spp=t.spp, seed=t.seed, max_depth=recipe.render.max_depth)
-    for name in recipe.params:
-        truth.setdefault(name, pmap[name])
-    return image, truth
+    t = recipe.target.render if recipe.target is not None else None
+    targets = []
+    for k, (view, image) in enumerate(zip(views, images, strict=True)):
+        if image is None:
+            image = render(reference, spp=t.spp, seed=view_seed(t.seed, k),
+                           max_depth=recipe.render.max_depth, sensor=view.sensor)
+        targets.append(image)
+    if t is not None:
+        known = pmap if reference is scene else ParameterMap(reference)
+        for name in recipe.params:
+            if name in known and known[name].shape == pmap[name].shape:
+                truth.setdefault(name, known[name])
+    return targets, truth
+
+
+def _truth_meshes(recipe: Recipe, pmap: ParameterMap, reference, scene) -> dict:
+    """Per vertex-position parameter, the true mesh for Chamfer metrics: ``truth_mesh``,
+    or the reference scene's mesh of the same id."""
+    meshes = {}
+    for name, spec in recipe.params.items():
+        p = pmap.parameter(name)
+        if p.kind != "vertices":
+            continue
+        if spec.truth_mesh is not None:
+            meshes[name] = _read_mesh(spec.truth_mesh)
+        elif reference is not scene:
+            same = [m for m in reference.meshes if m.id == p.owner.id]
+            if same:
+                meshes[name] = (same[0].vertices, same[0].faces)
+    return meshes
 
 
 def optimize(recipe: Recipe | str | Path, resume: bool = False,
@@ -132,62 +237,68 @@ def optimize(recipe: Recipe | str | Path, resume: bool = False,
     scene = load_scene(recipe.scene, **recipe.scene_args)
     pmap = ParameterMap(scene)
     names = list(recipe.params)
-    target_image = check_against_scene(recipe, scene, pmap)  # before anything compiles
-    runtime.init(recipe.arch)
+    views = _views(recipe, scene)
+    reference = _reference(recipe, scene)
+    images = check_against_scene(recipe, scene, pmap, views, reference)  # before compiling
     run_dir = Path(recipe.output.dir)
+    if resume:
+        state = ckpt_mod.load(run_dir)  # a missing checkpoint fails before compiling too
+    runtime.init(recipe.arch)
     (run_dir / "frames").mkdir(parents=True, exist_ok=True)
 
-    target, truth = _target(recipe, scene, pmap, target_image)
-    sensor = scene.sensor(0)
-    if target.shape[:2] != (sensor.height, sensor.width):
-        raise InvrenderError(f"target is {target.shape[1]}x{target.shape[0]} but the scene "
-                             f"renders {sensor.width}x{sensor.height}",
-                             hint="set scene_args res or resize the target")
-    write_exr(run_dir / "target.exr", target)
-    write_png(run_dir / "target.png", target)
+    targets, truth = _targets(recipe, scene, reference, pmap, views, images)
+    truth_meshes = _truth_meshes(recipe, pmap, reference, scene)
+    write_targets(run_dir, targets, [v.name for v in views])
     (run_dir / "recipe_resolved.yaml").write_text(yaml.safe_dump(recipe.resolved_dict(),
                                                                  sort_keys=False))
 
     optimizer = make_optimizer(recipe.optimizer, recipe.lr_per_param())
-    clamps = {n: (s.clamp or [None, None]) for n, s in recipe.params.items()}
+    variables = Variables(pmap, recipe.params)
     log_path = run_dir / "log.jsonl"
+    for n, spec in recipe.params.items():
+        if spec.init is not None:
+            pmap[n] = project(np.asarray(spec.init, np.float64), *variables.clamps[n])
     if resume:
-        state = ckpt_mod.load(run_dir)
-        for n in names:
-            pmap[n] = state.values[n]
+        for n, (vertices, faces) in state.meshes.items():
+            variables.set_topology(n, vertices, faces)
+        variables.start()
+        variables.assign({n: state.values[n] for n in names})
         optimizer.load_state_dict(state.optimizer)
         start, bad = state.iteration, state.bad_steps
         lines = log_path.read_text().splitlines()[: state.log_lines] if log_path.exists() else []
         log = [json.loads(x) for x in lines]
     else:
-        for n, spec in recipe.params.items():
-            if spec.init is not None:
-                pmap[n] = project(np.asarray(spec.init, np.float64), *clamps[n])
+        variables.start()
         start, bad, log = 0, 0, []
     log_path.write_text("".join(json.dumps(r) + "\n" for r in log))
 
     def snapshot(iteration: int) -> ckpt_mod.Checkpoint:
         """The state after ``iteration`` completed iterations (copies, safe to keep)."""
-        return ckpt_mod.Checkpoint(iteration, pmap.values(names), optimizer.state_dict(),
-                                   len(log), bad)
+        return ckpt_mod.Checkpoint(iteration, variables.values(), optimizer.state_dict(),
+                                   len(log), bad, variables.topology())
 
     committed = snapshot(start)  # what a Ctrl-C saves: never a half-done iteration
     if not resume:
         ckpt_mod.save(run_dir, committed)
     result = OptimizeResult(run_dir, pmap.values(names), log)
     every = recipe.output
+    latest: list[np.ndarray | None] = [None] * len(views)  # each view's last render
     if on_start is not None:
         on_start(start, recipe.iterations)
     try:
         for it in range(start, recipe.iterations):
             t0 = time.perf_counter()
-            values = pmap.values(names)
             record = {"iteration": it, "seed": iteration_seed(recipe, it)}
+            for n in variables.remesh_due(it):
+                variables.remesh(n)
+                optimizer.reset(n)
+                record.setdefault("remeshed", {})[n] = [len(pmap.parameter(n).owner.vertices),
+                                                        len(pmap.parameter(n).owner.faces)]
+            chosen = batch(len(views), recipe.views_per_iteration, recipe.render.seed, it)
             try:
-                g = render_grad(scene, names, loss=recipe.loss, target=target,
-                                spp=recipe.render.spp, seed=record["seed"],
-                                max_depth=recipe.render.max_depth,
-                                decorrelate=recipe.render.decorrelate_grad)
+                loss, grads, view_losses = _views_gradient(recipe, scene, names, views,
+                                                           targets, chosen, record["seed"],
+                                                           latest)
             except NonFiniteGradient as exc:
                 bad += 1
                 record.update(skipped=str(exc), bad_steps=bad)
@@ -199,19 +310,22 @@ def optimize(recipe: Recipe | str | Path, resume: bool = False,
                         f"{', '.join(exc.names)}; stopped at iteration {it}",
                         hint="lower that parameter's lr, give it a clamp range, or use more "
                              "spp; the last good checkpoint is kept") from None
-                g = None
-            if g is not None:
+                grads = None
+            if grads is not None:
                 bad = 0
                 scale = lr_factor(recipe.schedule, it, recipe.iterations)
-                new = optimizer.step(values, g.grads, lr_scale=scale)
-                for n in names:
-                    pmap[n] = project(new[n], *clamps[n])
-                record.update(loss=g.loss, lr_factor=scale,
+                new = optimizer.step(variables.values(), variables.gradients(grads),
+                                     lr_scale=scale)
+                variables.assign(new)
+                record.update(loss=loss, lr_factor=scale,
                               grad_norm=float(np.sqrt(sum((v * v).sum()
-                                                          for v in g.grads.values()))))
-                if every.frame_every and (it % every.frame_every == 0
-                                          or it == recipe.iterations - 1):
-                    _write_frame(run_dir, it, g.image, every.formats)
+                                                          for v in grads.values()))))
+                if len(views) > 1:
+                    record["view_losses"] = view_losses
+                last = it == recipe.iterations - 1
+                if every.frame_every and (it % every.frame_every == 0 or last):
+                    write_image(run_dir / "frames" / f"iter_{it:04d}", latest, every.formats)
+                    record.update(_mesh_metrics(pmap, truth_meshes))
             record["params"] = {n: _summary(pmap[n]) for n in names}
             err = parameter_error(pmap.values(names), truth)
             if err is not None:
@@ -234,26 +348,39 @@ def optimize(recipe: Recipe | str | Path, resume: bool = False,
 
     ckpt_mod.save(run_dir, snapshot(recipe.iterations))
     result.values = pmap.values(names)
-    _write_results(run_dir, scene, pmap, names, truth, log)
+    write_results(run_dir, scene, pmap, names, truth, log,
+                  parameter_error(pmap.values(names), truth))
     return result
 
 
-def _write_frame(run_dir: Path, it: int, image: np.ndarray, formats) -> None:
-    stem = run_dir / "frames" / f"iter_{it:04d}"
-    if "exr" in formats:
-        write_exr(stem.with_suffix(".exr"), image)
-    if "png" in formats:
-        write_png(stem.with_suffix(".png"), image)
+def _views_gradient(recipe: Recipe, scene, names, views, targets, chosen, seed, latest):
+    """The summed loss and gradient of the chosen views, each view with its own seed;
+    also per-view losses, and each view's image into ``latest``."""
+    r = recipe.render
+    total, grads, view_losses = 0.0, None, {}
+    for k in chosen:
+        g = render_grad(scene, names, loss=recipe.loss, target=targets[k], spp=r.spp,
+                        seed=view_seed(seed, k), max_depth=r.max_depth,
+                        decorrelate=r.decorrelate_grad, boundary=r.boundary,
+                        sensor=views[k].sensor)
+        total += g.loss
+        view_losses[views[k].name] = g.loss
+        grads = g.grads if grads is None else {n: grads[n] + g.grads[n] for n in names}
+        latest[k] = g.image
+    return total, grads, view_losses
 
 
-def _write_results(run_dir: Path, scene, pmap: ParameterMap, names, truth, log) -> None:
-    from invrender.plots import convergence_png
-    from invrender.scene.writer import write_scene
+def _mesh_metrics(pmap: ParameterMap, truth_meshes: dict) -> dict:
+    """Chamfer distance and normal consistency of each optimised mesh to its truth
+    (one parameter: plain keys; several: keyed by parameter name)."""
+    from invrender.geometry.metrics import mesh_metrics
 
-    final = {n: pmap[n].tolist() for n in names}
-    (run_dir / "params_final.json").write_text(json.dumps(
-        {"params": final, "truth": {n: np.asarray(t).tolist() for n, t in truth.items()},
-         "param_error": parameter_error(pmap.values(names), truth),
-         "iterations": len(log)}, indent=2))
-    convergence_png(run_dir / "convergence.png", log)
-    write_scene(scene, run_dir / "scene_final" / "scene.xml")
+    out = {}
+    for name, truth in truth_meshes.items():
+        mesh = pmap.parameter(name).owner
+        m = mesh_metrics((mesh.vertices, mesh.faces), truth)
+        if len(truth_meshes) == 1:
+            out.update(m)
+        else:
+            out.update({f"{k}/{name}": v for k, v in m.items()})
+    return out

@@ -257,3 +257,88 @@ def test_make_optimizer_from_recipe_model():
 
     opt = make_optimizer(OptimizerConfig(type="sgd", lr=0.2, momentum=0.9))
     assert isinstance(opt, SGD) and (opt.lr, opt.momentum) == (0.2, 0.9)
+
+
+def mitsuba_uniform_adam(p, grads, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Mitsuba's UniformAdam (``uniform=True``): as ``mitsuba_adam``, but every entry is
+    normalised by the largest entry of the current second moment."""
+    p = [float(x) for x in p]
+    m = [0.0] * len(p)
+    v = [0.0] * len(p)
+    out = []
+    for t, g in enumerate(grads, start=1):
+        scale = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+        m = [beta1 * mi + (1 - beta1) * gi for mi, gi in zip(m, g, strict=True)]
+        v = [beta2 * vi + (1 - beta2) * gi * gi for vi, gi in zip(v, g, strict=True)]
+        vmax = max(v)
+        denom = math.sqrt(vmax + eps * eps) if eps <= 1e-6 else math.sqrt(vmax) + eps
+        p = [pi - scale * mi / denom for pi, mi in zip(p, m, strict=True)]
+        out.append(list(p))
+    return out
+
+
+@pytest.mark.parametrize("eps", [1e-8, 1e-3])
+def test_uniform_adam_matches_the_formula(eps):
+    opt = Adam(lr=0.1, epsilon=eps, uniform=True)
+    p = np.array([1.0, 2.0, 3.0])
+    expected = mitsuba_uniform_adam(p, GRADS, lr=0.1, eps=eps)
+    for g, want in zip(GRADS, expected, strict=True):
+        p = opt.step({"x": p}, {"x": np.array(g)})["x"]
+        np.testing.assert_allclose(p, want, rtol=1e-14)
+    # Same state as plain Adam: t, m and the per-entry v.
+    state = opt.state_dict()["params"]["x"]
+    assert set(state) == {"t", "m", "v"} and state["v"].shape == (3,)
+
+
+def test_uniform_step_is_one_multiple_of_the_momentum():
+    rng = np.random.default_rng(3)
+    p = {"a": rng.normal(size=(5, 3)), "b": rng.normal(size=4)}
+    opt = Adam(lr=0.1, uniform=True)
+    # First step: m = (1 - beta1) g and max(v) = (1 - beta2) max(g^2), so p moves by
+    # -lr g / max|g|, separately for each parameter.
+    g = {k: rng.normal(size=x.shape) for k, x in p.items()}
+    new = opt.step(p, g)
+    for k in p:
+        np.testing.assert_allclose(new[k] - p[k], -0.1 * g[k] / np.max(np.abs(g[k])),
+                                   rtol=1e-6)
+    # Later steps too: (new - old) / m is the same number for every entry.
+    for _ in range(3):
+        old, g = new, {k: rng.normal(size=x.shape) for k, x in p.items()}
+        new = opt.step(old, g)
+        for k in p:
+            ratio = (new[k] - old[k]) / opt.state_dict()["params"][k]["m"]
+            np.testing.assert_allclose(ratio, ratio.flat[0], rtol=1e-12)
+    # Plain Adam's steps are not.
+    plain = Adam(lr=0.1)
+    moved = plain.step(p, g)["a"] - p["a"]
+    ratio = moved / plain.state_dict()["params"]["a"]["m"]
+    assert np.ptp(ratio) > 1e-3
+
+
+def test_uniform_adam_masks_after_taking_the_maximum():
+    """Mitsuba takes max(v) over every entry, unobserved ones (decayed v) included."""
+    opt = Adam(lr=0.1, uniform=True, mask_updates=True)
+    p1 = opt.step({"x": np.zeros(2)}, {"x": np.array([1.0, 10.0])})["x"]
+    p2 = opt.step({"x": p1}, {"x": np.array([1.0, 0.0])})["x"]
+    assert p2[1] == p1[1]
+    beta1, beta2 = 0.9, 0.999
+    m = beta1 * (1 - beta1) * 1.0 + (1 - beta1) * 1.0
+    vmax = beta2 * (1 - beta2) * 100.0  # the unobserved entry's decayed moment
+    lr_t = 0.1 * math.sqrt(1 - beta2 ** 2) / (1 - beta1 ** 2)
+    assert p2[0] == pytest.approx(p1[0] - lr_t * m / math.sqrt(vmax + 1e-16), rel=1e-12)
+
+
+def test_uniform_adam_state_round_trip():
+    rng = np.random.default_rng(5)
+    grads = [{"x": rng.normal(size=6)} for _ in range(6)]
+    straight, x = Adam(lr=0.05, uniform=True), np.zeros(6)
+    for g in grads:
+        x = straight.step({"x": x}, g)["x"]
+    first, y = Adam(lr=0.05, uniform=True), np.zeros(6)
+    for g in grads[:3]:
+        y = first.step({"x": y}, g)["x"]
+    second = Adam(lr=0.05, uniform=True)
+    second.load_state_dict(unflatten_state(flatten_state(first.state_dict())))
+    for g in grads[3:]:
+        y = second.step({"x": y}, g)["x"]
+    np.testing.assert_array_equal(y, x)

@@ -26,6 +26,12 @@ class EdgeSet:
         return len(self.v)
 
 
+def weld(vertices: np.ndarray) -> np.ndarray:
+    """For each vertex, the index of the first vertex at the same position."""
+    _, first, inverse = np.unique(vertices, axis=0, return_index=True, return_inverse=True)
+    return first[inverse.reshape(-1)]
+
+
 def build_edges(vertices: np.ndarray, faces: np.ndarray, vertex_offsets, meshes) -> EdgeSet:
     """Edges of the meshes with index in ``meshes`` (global vertex and face numbering)."""
     parts = []
@@ -33,9 +39,7 @@ def build_edges(vertices: np.ndarray, faces: np.ndarray, vertex_offsets, meshes)
         lo, hi = vertex_offsets[m], vertex_offsets[m + 1]
         in_mesh = np.nonzero((faces[:, 0] >= lo) & (faces[:, 0] < hi))[0]
         local = vertices[lo:hi]
-        _, first, weld = np.unique(local, axis=0, return_index=True, return_inverse=True)
-        weld = weld.reshape(-1)
-        rep = first[weld] + lo  # each vertex -> its representative's global index
+        rep = weld(local) + lo  # each vertex -> its representative's global index
         tri = rep[faces[in_mesh] - lo]
         a = np.concatenate([tri[:, 0], tri[:, 1], tri[:, 2]])
         b = np.concatenate([tri[:, 1], tri[:, 2], tri[:, 0]])

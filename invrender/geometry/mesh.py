@@ -29,6 +29,7 @@ import numpy as np
 import trimesh.exchange.obj
 import trimesh.exchange.ply
 
+from invrender import latent
 from invrender.errors import SceneError
 
 
@@ -350,6 +351,19 @@ def transformed(mesh: MeshData, to_world: np.ndarray) -> MeshData:
     if mesh.normals is not None:
         normals = _unit_rows(mesh.normals @ np.linalg.inv(linear))  # rows: (inv(L)^T n)^T
     return replace(mesh, vertices=mesh.vertices @ linear.T + offset, normals=normals)
+
+
+def shading_normals(mesh) -> np.ndarray:
+    """A smooth mesh's vertex normals now: those it was given, carried along by its latent
+    pose (as Mitsuba's ``to_world`` carries them), or, once its vertex positions were set,
+    recomputed from them as Mitsuba's ``parameters_changed`` does."""
+    normals = mesh.normals
+    if mesh.normals_for is not None and not np.array_equal(mesh.normals_for, mesh.base):
+        return vertex_normals(mesh.vertices, mesh.faces)
+    if mesh.vertices is not mesh.base:  # posed: n' ~ L^-T n, as rows n^T L^-1
+        normals = normals @ np.linalg.inv(latent.linear(mesh.pose))
+        normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    return normals
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ def make_optimizer(config: Any, lr_per_param: Mapping[str, float] | None = None)
     if kind == "adam":
         return Adam(lr=get("lr", 0.05), beta1=get("beta1", 0.9), beta2=get("beta2", 0.999),
                     epsilon=get("epsilon", 1e-8), mask_updates=get("mask_updates", False),
-                    lr_per_param=lr_per_param)
+                    lr_per_param=lr_per_param, uniform=get("uniform", False))
     if kind == "sgd":
         return SGD(lr=get("lr", 0.05), momentum=get("momentum", 0.0),
                    lr_per_param=lr_per_param, mask_updates=get("mask_updates", False))

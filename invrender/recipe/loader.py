@@ -142,7 +142,27 @@ def _record_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int],
             _record_lines(item, (*loc, i), lines, problems)
 
 
-_PATH_KEYS: tuple[Loc, ...] = (("scene",), ("target", "image"), ("output", "dir"))
+_PATH_KEYS: tuple[Loc, ...] = (("scene",), ("target", "image"), ("target", "render", "scene"),
+                                ("views", "*", "image"), ("views", "*", "poses"),
+                                ("params", "*", "truth_mesh"), ("output", "dir"))
+_INPUT_FILES = ((("scene",), "scene file"), (("target", "image"), "target image"),
+                (("target", "render", "scene"), "reference scene file"),
+                (("views", "*", "image"), "target image"), (("views", "*", "poses"),
+                                                            "camera poses file"),
+                (("params", "*", "truth_mesh"), "true mesh file"))
+
+
+def _expand(data: Any, pattern: Loc, loc: Loc = ()) -> list[Loc]:
+    """The key paths of ``data`` matching ``pattern``, where ``*`` is any key or index."""
+    if not pattern:
+        return [loc]
+    head, rest = pattern[0], pattern[1:]
+    if head == "*":
+        keys = (range(len(data)) if isinstance(data, list)
+                else list(data) if isinstance(data, dict) else [])
+    else:
+        keys = [head] if isinstance(data, dict) and head in data else []
+    return [found for k in keys for found in _expand(data[k], rest, (*loc, k))]
 
 
 def _resolve_paths(data: dict, base: Path, set_paths: dict[Loc, str], stem: str) -> None:
@@ -152,7 +172,7 @@ def _resolve_paths(data: dict, base: Path, set_paths: dict[Loc, str], stem: str)
     if isinstance(output, dict) and output.get("dir") is None:
         output["dir"] = str(base / "runs" / stem)
         data["output"] = output
-    for loc in _PATH_KEYS:
+    for loc in (found for pattern in _PATH_KEYS for found in _expand(data, pattern)):
         node = _get(data, loc[:-1])
         if not isinstance(node, dict) or not isinstance(node.get(loc[-1]), str):
             continue
@@ -160,12 +180,20 @@ def _resolve_paths(data: dict, base: Path, set_paths: dict[Loc, str], stem: str)
         value = Path(os.path.expandvars(node[loc[-1]])).expanduser()  # ${VAR}, ~
         root = Path.cwd() if from_cli else base
         node[loc[-1]] = str(value if value.is_absolute() else (root / value).resolve())
+    for args in (_get(data, ("scene_args",)), _get(data, ("target", "render", "scene_args"))):
+        if isinstance(args, dict):  # e.g. a folder of meshes from ${MITSUBA_TUTORIALS}
+            for key, value in args.items():
+                if isinstance(value, str):
+                    args[key] = os.path.expandvars(value)
 
 
 def _check_files(data: dict, problems: list[Problem]) -> None:
     """Missing input files are reported here, with their line, not later by the loader."""
-    for loc, what in ((("scene",), "scene file"), (("target", "image"), "target image")):
+    for loc, what in ((found, what) for pattern, what in _INPUT_FILES
+                      for found in _expand(data, pattern)):
         value = _get(data, loc)
+        if "{index}" in str(value):  # one file per view of a family, checked with the scene
+            continue
         if isinstance(value, str) and not Path(value).is_file():
             unset = re.findall(r"\$\{?(\w+)", value)  # variables expandvars left as they were
             hint = (f"set the environment variable {unset[0]} (see the recipe's comment)"
@@ -182,5 +210,8 @@ def _check_files(data: dict, problems: list[Problem]) -> None:
 def _get(data: dict, loc: Loc) -> Any:
     node: Any = data
     for key in loc:
-        node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, list) and isinstance(key, int):
+            node = node[key] if key < len(node) else None
+        else:
+            node = node.get(key) if isinstance(node, dict) else None
     return node

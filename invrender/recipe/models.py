@@ -38,10 +38,13 @@ class _Model(BaseModel):
 
 
 class RenderTarget(_Model):
-    """Make the target by rendering the scene as loaded, i.e. with its true parameters."""
+    """Make the target by rendering the scene as loaded, i.e. with its true parameters, or
+    a reference scene (e.g. with the true mesh) through the same views."""
 
     spp: Annotated[StrictInt, Field(gt=0)] | None = None  # None: the scene's sampler count
     seed: Annotated[StrictInt, Field(ge=0)] = 1  # differs from render.seed: independent noise
+    scene: Path | None = None  # None: the recipe's scene
+    scene_args: dict[str, StrictInt | Float | StrictBool | str] = Field(default_factory=dict)
 
 
 class Target(_Model):
@@ -58,6 +61,29 @@ class Target(_Model):
         return self
 
 
+class LargeStepsSpec(_Model):
+    """Optimise vertex positions in the Large Steps parametrisation u = (I + lambda L) v."""
+
+    lambda_: Annotated[Float, Field(ge=0, alias="lambda")] = 19.0  # Mitsuba's default
+
+
+class RemeshSpec(_Model):
+    """Remesh a mesh being optimised at chosen iterations (Botsch and Kobbelt 2004)."""
+
+    at: list[Annotated[StrictInt, Field(gt=0)]]  # before these iterations (0-based)
+    edge_length: Annotated[Float, Field(gt=0)] | None = None  # None: half the mean edge
+    iterations: Annotated[StrictInt, Field(gt=0)] = 5
+
+    @field_validator("at")
+    @classmethod
+    def _increasing(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("list at least one iteration, e.g. at: [100]")
+        if sorted(set(value)) != value:
+            raise ValueError("iterations must increase, each listed once")
+        return value
+
+
 class ParamSpec(_Model):
     """One parameter to optimise: where to start, how fast, and its valid range."""
 
@@ -65,6 +91,16 @@ class ParamSpec(_Model):
     lr: Annotated[Float, Field(gt=0)] | None = None  # None: optimizer.lr
     clamp: list[Float] | None = None  # [lo, hi], applied after each step
     truth: Any = None  # known answer, for the parameter error in the log
+    large_steps: LargeStepsSpec | None = None  # vertex_positions only
+    remesh: RemeshSpec | None = None  # vertex_positions only
+    truth_mesh: Path | None = None  # vertex_positions: a mesh file for Chamfer metrics
+
+    @field_validator("large_steps", mode="before")
+    @classmethod
+    def _large_steps_shorthand(cls, value: Any) -> Any:
+        """``large_steps: 25`` means ``{lambda: 25}``, ``large_steps: {}`` the default."""
+        return {"lambda": value} if isinstance(value, (int, float)) and \
+            not isinstance(value, bool) else value
 
     @field_validator("init", "truth")
     @classmethod
@@ -106,6 +142,13 @@ class OptimizerConfig(_Model):
     epsilon: Annotated[Float, Field(gt=0)] = 1e-8
     momentum: Annotated[Float, Field(ge=0, lt=1)] = 0.0  # sgd only
     mask_updates: StrictBool = False
+    uniform: StrictBool = False  # adam only: UniformAdam (Nicolet et al. 2021), as Mitsuba's
+
+    @model_validator(mode="after")
+    def _uniform_is_adam(self) -> OptimizerConfig:
+        if self.uniform and self.type != "adam":
+            raise ValueError("uniform applies to adam only")
+        return self
 
 
 class Schedule(_Model):
@@ -125,6 +168,70 @@ class Schedule(_Model):
         return self
 
 
+def _three(value: list[float]) -> list[float]:
+    if len(value) != 3:
+        raise ValueError(f"must be 3 numbers [x, y, z], got {len(value)}")
+    return value
+
+
+class LookAt(_Model):
+    origin: list[Float]
+    target: list[Float] = Field(default_factory=lambda: [0.0, 0.0, 0.0])
+    up: list[Float] = Field(default_factory=lambda: [0.0, 1.0, 0.0])
+
+    _points = field_validator("origin", "target", "up")(lambda value: _three(value))
+
+
+class Spiral(_Model):
+    """``count`` cameras on a golden-ratio spiral around ``target`` looking at it, as in
+    Mitsuba's shape-optimisation tutorial."""
+
+    count: Annotated[StrictInt, Field(gt=0)]
+    distance: Annotated[Float, Field(gt=0)]
+    target: list[Float] = Field(default_factory=lambda: [0.0, 0.0, 0.0])
+    up: list[Float] = Field(default_factory=lambda: [0.0, 1.0, 0.0])
+
+    _points = field_validator("target", "up")(lambda value: _three(value))
+
+
+class ViewSpec(_Model):
+    """One view, or a family of views, and its target image(s).
+
+    Exactly one of: ``sensor`` (a sensor of the scene, by index or id), ``look_at``,
+    ``spiral``, ``poses`` (a JSON file: a list of {origin, target, up} or {to_world}).
+    Added sensors copy the scene's first sensor (film, filter, spp, fov) except for
+    ``fov``, ``resolution`` and ``spp`` given here. ``image`` is the target; for a family,
+    a path with ``{index}`` (0-based within the family)."""
+
+    sensor: StrictInt | str | None = None
+    look_at: LookAt | None = None
+    spiral: Spiral | None = None
+    poses: Path | None = None
+    fov: Annotated[Float, Field(gt=0, lt=180)] | None = None
+    resolution: Annotated[StrictInt, Field(gt=0)] | list[Annotated[StrictInt, Field(gt=0)]] \
+        | None = None
+    spp: Annotated[StrictInt, Field(gt=0)] | None = None
+    image: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ViewSpec:
+        given = [k for k in ("sensor", "look_at", "spiral", "poses") if getattr(self, k)
+                 is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of sensor, look_at, spiral or poses"
+                             + (f" (got {', '.join(given)})" if given else ""))
+        if isinstance(self.resolution, list) and len(self.resolution) != 2:
+            raise ValueError("resolution is one number or [width, height]")
+        if self.sensor is not None and (self.fov, self.resolution) != (None, None):
+            raise ValueError("a scene sensor keeps its own fov and resolution")
+        return self
+
+    def size(self) -> tuple[int, int] | None:
+        """(width, height) if given."""
+        r = self.resolution
+        return None if r is None else (r, r) if isinstance(r, int) else (r[0], r[1])
+
+
 class RenderSettings(_Model):
     """How each iteration renders (the target has its own spp and seed)."""
 
@@ -133,6 +240,7 @@ class RenderSettings(_Model):
     seed: Annotated[StrictInt, Field(ge=0)] = 0
     seed_policy: Literal["per_iteration", "fixed"] = "per_iteration"
     decorrelate_grad: StrictBool = True  # primal and gradient passes draw different samples
+    boundary: StrictBool = True  # visibility (silhouette and shadow) terms of geometry
 
 
 class Output(_Model):
@@ -149,8 +257,10 @@ class Recipe(_Model):
 
     scene: Path
     scene_args: dict[str, StrictInt | Float | StrictBool | str] = Field(default_factory=dict)
-    target: Target
+    target: Target | None = None  # None: every view names its image
     params: dict[str, ParamSpec]
+    views: list[ViewSpec] | None = None  # None: the scene's first sensor
+    views_per_iteration: Annotated[StrictInt, Field(gt=0)] | None = None  # None: all
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: Schedule = Field(default_factory=Schedule)
     loss: Loss = "mse"
@@ -172,6 +282,19 @@ class Recipe(_Model):
                         "arch")
             return {k: v for k, v in data.items() if not (k in optional and v is None)}
         return data
+
+    @model_validator(mode="after")
+    def _targets(self) -> Recipe:
+        views = self.views or []
+        if self.views is not None and not views:
+            raise ValueError("views: list at least one view, or leave the key out")
+        if self.target is not None and self.target.image is not None and views:
+            raise ValueError("with views, give each view its image (views: - image: ...), "
+                             "not target.image")
+        if self.target is None and not views:
+            raise ValueError("target is missing: give target: {render: {}} to render the "
+                             "scene, or target: {image: FILE}")
+        return self
 
     @field_validator("optimizer", "schedule", mode="before")
     @classmethod
@@ -219,7 +342,7 @@ class Recipe(_Model):
 
         Loading that file again gives an equal recipe, wherever it is written.
         """
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", by_alias=True)
 
 
 def _flat(value: Any) -> list[float]:

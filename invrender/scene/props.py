@@ -113,26 +113,42 @@ def _matrix(element: Element, path: Path) -> np.ndarray:
     return matrix
 
 
-def _lookat(element: Element, path: Path) -> np.ndarray:
+def look_at_matrix(origin: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
     """Mitsuba's look-at: columns (left, up, dir, origin), left = up x dir. Without ``up``
-    (or with a zero one) Mitsuba takes the first vector of its ``coordinate_system``."""
-    check_attributes(element, ("origin", "target", "up"), path)
-    origin, target = (numbers(required_attr(element, key, path), (3,), element, path)
-                      for key in ("origin", "target"))
-    direction = _unit(target - origin, "target - origin", element, path)
-    up = (numbers(element.attrs["up"], (3,), element, path) if "up" in element.attrs
-          else np.zeros(3))
-    if not up.any():
+    (a zero one) Mitsuba takes the first vector of its ``coordinate_system``. A zero
+    direction raises ValueError whose message names it ("up", "target - origin", ...)."""
+    direction = _unit_or_raise(target - origin, "target - origin")
+    if not np.any(up):
         x, y, z = direction
         sign = 1.0 if z >= 0.0 else -1.0
         a = -1.0 / (sign + z)
         up = np.array([sign * x * x * a + 1.0, sign * x * y * a, -sign * x])
-    left = _unit(np.cross(_unit(up, "up", element, path), direction),
-                 "up x (target - origin)", element, path)
+    left = _unit_or_raise(np.cross(_unit_or_raise(up, "up"), direction),
+                          "up x (target - origin)")
     matrix = np.eye(4)
     matrix[:3, 0], matrix[:3, 1], matrix[:3, 2] = left, np.cross(direction, left), direction
     matrix[:3, 3] = origin
     return matrix
+
+
+def _unit_or_raise(v: np.ndarray, what: str) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    if not n > 0 or not np.isfinite(n):
+        raise ValueError(what)
+    return v / n
+
+
+def _lookat(element: Element, path: Path) -> np.ndarray:
+    check_attributes(element, ("origin", "target", "up"), path)
+    origin, target = (numbers(required_attr(element, key, path), (3,), element, path)
+                      for key in ("origin", "target"))
+    up = (numbers(element.attrs["up"], (3,), element, path) if "up" in element.attrs
+          else np.zeros(3))
+    try:
+        return look_at_matrix(origin, target, up)
+    except ValueError as exc:
+        raise SceneError(f"{exc} in {element.describe()} has zero length", file=path,
+                         line=element.line) from None
 
 
 _TRANSFORM_OPS: dict[str, Callable[[Element, Path], np.ndarray]] = {

@@ -14,6 +14,7 @@ import numpy as np
 
 from invrender.bsdfs.registry import BSDFS
 from invrender.emitters.registry import EMITTERS
+from invrender.geometry.mesh import shading_normals
 from invrender.scene.description import Scene
 from invrender.sensors.registry import SENSORS
 from invrender.textures.registry import TEXTURES
@@ -64,7 +65,7 @@ def write_scene(scene: Scene, path: str | Path) -> Path:
         lines += _indent(_emitter(emitter, path.parent, with_id=True), 1)
     for mesh in scene.meshes:
         rel = Path("meshes") / f"{mesh.id}.ply"
-        _write_ply(path.parent / rel, mesh)
+        write_ply(path.parent / rel, mesh)
         body = [f'<string name="filename" value="{rel.as_posix()}"/>']
         if mesh.normals is None:
             body.append('<boolean name="face_normals" value="true"/>')
@@ -135,12 +136,13 @@ def _indent(lines: list[str], levels: int) -> list[str]:
     return ["    " * levels + line for line in lines]
 
 
-def _write_ply(path: Path, mesh) -> None:
+def write_ply(path: Path, mesh) -> None:
     """Binary PLY with double-precision vertices (so values read back exactly), normals
     and texture coordinates as ``u, v`` when the mesh has them."""
     columns = [("x", mesh.vertices[:, 0]), ("y", mesh.vertices[:, 1]), ("z", mesh.vertices[:, 2])]
     if mesh.normals is not None:
-        columns += [(c, mesh.normals[:, i]) for i, c in enumerate(("nx", "ny", "nz"))]
+        normals = shading_normals(mesh)
+        columns += [(c, normals[:, i]) for i, c in enumerate(("nx", "ny", "nz"))]
     if mesh.uvs is not None:
         columns += [("u", mesh.uvs[:, 0]), ("v", mesh.uvs[:, 1])]
     vertex = np.empty(len(mesh.vertices), dtype=[(name, "<f8") for name, _ in columns])
