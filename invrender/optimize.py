@@ -10,6 +10,7 @@ ends with the same parameters, bit for bit, as one that ran straight through.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,6 +67,15 @@ def _summary(value: np.ndarray):
     return value.tolist() if value.size <= 12 else {"norm": float(np.linalg.norm(value))}
 
 
+def resident_mb() -> float | None:
+    """This process's resident memory now (Linux), for the log: a run's memory stays flat."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def iteration_seed(recipe: Recipe, iteration: int) -> int:
     r = recipe.render
     return r.seed + iteration if r.seed_policy == "per_iteration" else r.seed
@@ -114,7 +124,7 @@ def check_against_scene(recipe: Recipe, scene, pmap: ParameterMap, views: list[V
                           "optimised with large_steps", "remove clamp"))
         if spec.remesh is not None and p.kind == "vertices":
             try:
-                check_remeshable(p.owner.vertices, p.owner.faces, name=name)
+                check_remeshable(p.owner.vertices, p.owner.faces)
             except InvrenderError as err:
                 found.append((("params", name, "remesh"), err.message, err.hint))
         if spec.truth_mesh is not None:
@@ -185,9 +195,9 @@ def _views(recipe: Recipe, scene) -> list[View]:
 def _reference(recipe: Recipe, scene):
     """The scene the targets are rendered from, seen by the recipe's views."""
     t = recipe.target.render if recipe.target is not None else None
-    if t is None or t.scene is None:
+    if t is None or (t.scene is None and not t.scene_args):
         return scene
-    reference = load_scene(t.scene, **{**recipe.scene_args, **t.scene_args})
+    reference = load_scene(t.scene or recipe.scene, **{**recipe.scene_args, **t.scene_args})
     reference.sensors = list(scene.sensors)
     return reference
 
@@ -331,6 +341,9 @@ def optimize(recipe: Recipe | str | Path, resume: bool = False,
             if err is not None:
                 record["param_error"] = err
             record["ms"] = 1000 * (time.perf_counter() - t0)
+            rss = resident_mb()
+            if rss is not None:
+                record["rss_mb"] = rss
             if it == start:
                 result.first_iteration_s = record["ms"] / 1000
             log.append(record)

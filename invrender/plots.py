@@ -40,7 +40,8 @@ def signed_png(path: str | Path, image: np.ndarray, title: str = "") -> tuple[Pa
 
 
 def convergence_png(path: str | Path, log: list[dict]) -> Path:
-    """Loss and parameter error against iteration, log scale."""
+    """Loss (in total and, for several views, per view), the parameter error and the mesh
+    metrics (Chamfer distance) against iteration, log scale."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -50,22 +51,35 @@ def convergence_png(path: str | Path, log: list[dict]) -> Path:
     its = [r["iteration"] for r in log if "loss" in r]
     loss = [r["loss"] for r in log if "loss" in r]
     err = [(r["iteration"], r["param_error"]) for r in log if "param_error" in r]
-    panels = 2 if err else 1
+    chamfer = [(r["iteration"], r["chamfer"]) for r in log if "chamfer" in r]
+    views: dict[str, list[tuple[int, float]]] = {}
+    for r in log:
+        for name, value in r.get("view_losses", {}).items():
+            views.setdefault(name, []).append((r["iteration"], value))
+    extra = [(err, "squared parameter error", "parameter error", "C3"),
+             (chamfer, "Chamfer distance", "mesh error", "C2")]
+    extra = [e for e in extra if e[0]]
+    panels = 1 + len(extra)
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), constrained_layout=True,
                              squeeze=False)
     ax = axes[0, 0]
-    ax.semilogy(its, loss, lw=1.2)
+    for name, points in views.items():
+        x, y = zip(*points, strict=True)
+        ax.semilogy(x, y, lw=0.6, alpha=0.6, label=name if len(views) <= 8 else None)
+    ax.semilogy(its, loss, lw=1.4, color="k", label="total" if views else None)
+    if views and len(views) <= 8:
+        ax.legend(fontsize=7)
     ax.set_xlabel("iteration")
     ax.set_ylabel("loss")
-    ax.set_title("loss")
+    ax.set_title("loss" + (f" ({len(views)} views)" if views else ""))
     ax.grid(True, which="both", alpha=0.3)
-    if err:
-        ax = axes[0, 1]
-        x, y = zip(*err, strict=True)
-        ax.semilogy(x, np.maximum(y, 1e-12), lw=1.2, color="C3")
+    for k, (points, label, title, colour) in enumerate(extra, start=1):
+        ax = axes[0, k]
+        x, y = zip(*points, strict=True)
+        ax.semilogy(x, np.maximum(y, 1e-12), lw=1.2, color=colour)
         ax.set_xlabel("iteration")
-        ax.set_ylabel("squared parameter error")
-        ax.set_title("parameter error")
+        ax.set_ylabel(label)
+        ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
     fig.savefig(path, dpi=100)
     plt.close(fig)

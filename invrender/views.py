@@ -155,7 +155,7 @@ def _sensor_index(scene: Scene, key: int | str, loc) -> int:
     if isinstance(key, int):
         if not 0 <= key < len(scene.sensors):
             raise _at(loc, f"the scene has {len(scene.sensors)} sensor(s), no sensor {key}",
-                      f"use 0 to {len(scene.sensors) - 1}")
+                      f"use 0 to {len(scene.sensors) - 1}" if len(scene.sensors) > 1 else "use 0")
         return key
     ids = [s.id for s in scene.sensors]
     if key not in ids:

@@ -30,10 +30,17 @@ def optimize_command(
         def started(start: int, total: int) -> None:
             bar.update(task, completed=start)
 
+        shown: dict = {}  # the last mesh metrics, kept between the iterations that have them
+
         def step(record: dict) -> None:
             parts = [f"loss {record['loss']:.4g}" if "loss" in record else "[red]skipped[/]"]
+            if "view_losses" in record:
+                parts.append(f"{len(record['view_losses'])} views")
             if "param_error" in record:
                 parts.append(f"param err {record['param_error']:.3g}")
+            shown.update({k: record[k] for k in ("chamfer",) if k in record})
+            if "chamfer" in shown:
+                parts.append(f"chamfer {shown['chamfer']:.3g}")
             parts.append(f"{record['ms']:.0f} ms/it")
             bar.update(task, completed=record["iteration"] + 1, status="  ".join(parts))
 
@@ -56,6 +63,11 @@ def show_summary(result, recipe) -> None:
                 "ms/iteration (median)")
         if "param_error" in log[-1]:
             line += f"; parameter error {log[0]['param_error']:.3g} -> {log[-1]['param_error']:.3g}"
+        metrics = [r for r in log if "chamfer" in r]
+        if metrics:
+            line += (f"; Chamfer distance {metrics[0]['chamfer']:.3g} -> "
+                     f"{metrics[-1]['chamfer']:.3g}, normal consistency "
+                     f"{metrics[-1]['normal_consistency']:.4f}")
         console.print(line)
     d = result.run_dir
     console.print(f"outputs in {d}: frames/, log.jsonl, convergence.png, params_final.json, "
