@@ -15,6 +15,19 @@ from invrender.renderer import render
 from invrender.runtime import init
 from invrender.scene.loader import load_scene
 
-__all__ = ["GradResult", "ParameterMap", "check_grad", "grad_image", "init", "load_scene",
-           "optimize", "render", "render_grad"]
+__all__ = ["GradResult", "LargeSteps", "ParameterMap", "check_grad", "grad_image", "init",
+           "load_scene", "mesh_metrics", "optimize", "remesh", "render", "render_grad"]
+
+_MESH_TOOLS = {"LargeSteps": "invrender.geometry.largesteps",
+               "remesh": "invrender.geometry.remesh",
+               "mesh_metrics": "invrender.geometry.metrics"}
+
+
+def __getattr__(name: str):
+    """The mesh tools load scipy, cholespy and gpytoolbox: only when first used."""
+    if name in _MESH_TOOLS:
+        import importlib
+
+        return getattr(importlib.import_module(_MESH_TOOLS[name]), name)
+    raise AttributeError(f"module 'invrender' has no attribute {name!r}")
 __version__ = "0.1.0"

@@ -305,10 +305,20 @@ def optimize(recipe: Recipe | str | Path, resume: bool = False,
                 record.setdefault("remeshed", {})[n] = [len(pmap.parameter(n).owner.vertices),
                                                         len(pmap.parameter(n).owner.faces)]
             chosen = batch(len(views), recipe.views_per_iteration, recipe.render.seed, it)
+            groups = [[k] for k in chosen] if recipe.steps_per_view(it) else [chosen]
+            scale = lr_factor(recipe.schedule, it, recipe.iterations)
+            loss, norm2, view_losses = 0.0, 0.0, {}
             try:
-                loss, grads, view_losses = _views_gradient(recipe, scene, names, views,
-                                                           targets, chosen, record["seed"],
-                                                           latest)
+                for group in groups:  # one optimizer step per group of views
+                    part, grads, losses = _views_gradient(recipe, scene, names, views,
+                                                          targets, group, record["seed"],
+                                                          latest)
+                    new = optimizer.step(variables.values(), variables.gradients(grads),
+                                         lr_scale=scale)
+                    variables.assign(new)
+                    loss += part
+                    view_losses.update(losses)
+                    norm2 += float(sum((v * v).sum() for v in grads.values()))
             except NonFiniteGradient as exc:
                 bad += 1
                 record.update(skipped=str(exc), bad_steps=bad)
@@ -323,13 +333,7 @@ def optimize(recipe: Recipe | str | Path, resume: bool = False,
                 grads = None
             if grads is not None:
                 bad = 0
-                scale = lr_factor(recipe.schedule, it, recipe.iterations)
-                new = optimizer.step(variables.values(), variables.gradients(grads),
-                                     lr_scale=scale)
-                variables.assign(new)
-                record.update(loss=loss, lr_factor=scale,
-                              grad_norm=float(np.sqrt(sum((v * v).sum()
-                                                          for v in grads.values()))))
+                record.update(loss=loss, lr_factor=scale, grad_norm=float(np.sqrt(norm2)))
                 if len(views) > 1:
                     record["view_losses"] = view_losses
                 last = it == recipe.iterations - 1

@@ -125,6 +125,19 @@ output: {{dir: {tmp_path / 'run'}, frame_every: 1}}
         total = total + g.grads["shape.vertex_positions"]
     np.testing.assert_allclose(result.values["shape.vertex_positions"], before - total,
                                rtol=0, atol=1e-12)
+    # stepping after each view: each view's gradient is taken where the last step left off
+    stepped = optimize(load_recipe(recipe, ["step_per_view=true",
+                                            f"output.dir={tmp_path / 'per_view'}"]))
+    pmap, v = invrender.ParameterMap(scene), before
+    for k, view in enumerate(views):
+        pmap["shape.vertex_positions"] = v
+        g = invrender.render_grad(scene, ["shape.vertex_positions"], loss="l1",
+                                  target=read_image(tmp_path / f"t{k}.exr"), spp=2,
+                                  seed=views_mod.view_seed(40, k), sensor=view.sensor)
+        v = v - g.grads["shape.vertex_positions"]
+    np.testing.assert_allclose(stepped.values["shape.vertex_positions"], v, rtol=0,
+                               atol=1e-12)
+    assert np.abs(v - (before - total)).max() > 1e-6  # a different path than one step
     record = json.loads((tmp_path / "run" / "log.jsonl").read_text().splitlines()[0])
     assert sorted(record["view_losses"]) == ["view_0_0", "view_0_1", "view_0_2"]
     assert record["loss"] == pytest.approx(sum(record["view_losses"].values()))

@@ -180,11 +180,15 @@ def _resolve_paths(data: dict, base: Path, set_paths: dict[Loc, str], stem: str)
         value = Path(os.path.expandvars(node[loc[-1]])).expanduser()  # ${VAR}, ~
         root = Path.cwd() if from_cli else base
         node[loc[-1]] = str(value if value.is_absolute() else (root / value).resolve())
-    for args in (_get(data, ("scene_args",)), _get(data, ("target", "render", "scene_args"))):
-        if isinstance(args, dict):  # e.g. a folder of meshes from ${MITSUBA_TUTORIALS}
-            for key, value in args.items():
-                if isinstance(value, str):
-                    args[key] = os.path.expandvars(value)
+    for args in _scene_args(data):  # e.g. a folder of meshes from ${MITSUBA_TUTORIALS}
+        for key, value in args.items():
+            if isinstance(value, str):
+                args[key] = os.path.expandvars(value)
+
+
+def _scene_args(data: dict) -> list[dict]:
+    found = [_get(data, ("scene_args",)), _get(data, ("target", "render", "scene_args"))]
+    return [args for args in found if isinstance(args, dict)]
 
 
 def _check_files(data: dict, problems: list[Problem]) -> None:
@@ -199,6 +203,13 @@ def _check_files(data: dict, problems: list[Problem]) -> None:
             hint = (f"set the environment variable {unset[0]} (see the recipe's comment)"
                     if unset else None)
             problems.append((loc, None, f"{what} not found: {value}", hint))
+    for loc in (("scene_args",), ("target", "render", "scene_args")):
+        args = _get(data, loc)
+        for key, value in (args.items() if isinstance(args, dict) else ()):
+            unset = re.findall(r"\$\{(\w+)\}", value) if isinstance(value, str) else []
+            if unset:
+                problems.append(((*loc, key), None, f"the environment variable {unset[0]} is "
+                                 "not set", f"set {unset[0]} (see the recipe's comment)"))
     out = _get(data, ("output", "dir"))
     if isinstance(out, str):
         existing = next((p for p in (Path(out), *Path(out).parents) if p.exists()), None)

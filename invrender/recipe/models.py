@@ -261,6 +261,9 @@ class Recipe(_Model):
     params: dict[str, ParamSpec]
     views: list[ViewSpec] | None = None  # None: the scene's first sensor
     views_per_iteration: Annotated[StrictInt, Field(gt=0)] | None = None  # None: all
+    # an optimizer step after each view (Mitsuba's shape tutorial, before remeshing) rather
+    # than one per iteration on the summed gradient: true, false, or before iteration N
+    step_per_view: StrictBool | Annotated[StrictInt, Field(ge=0)] = False
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: Schedule = Field(default_factory=Schedule)
     loss: Loss = "mse"
@@ -332,6 +335,11 @@ class Recipe(_Model):
         return error(str(self._source), [(loc, None, message, hint)
                                          for loc, message, hint in found],
                      self._lines, self._set_paths)
+
+    def steps_per_view(self, iteration: int) -> bool:
+        """Whether ``iteration`` steps after each of its views (see ``step_per_view``)."""
+        s = self.step_per_view
+        return s if isinstance(s, bool) else iteration < s
 
     def lr_per_param(self) -> dict[str, float]:
         """The parameters that set their own learning rate (for ``make_optimizer``)."""
