@@ -28,6 +28,7 @@ from invrender.program import Config, Program, program
 from invrender.scene.description import Source
 from invrender.sensors.registry import SENSORS
 from invrender.state import (
+    EMITTER_BOX,
     EMITTER_FLOATS,
     EMITTER_INTS,
     EMITTER_PLUGIN,
@@ -364,7 +365,7 @@ class Engine:
         else:  # an empty scene: no node is visited (counts[0] = 0)
             z = np.zeros(0, np.int32)
             bvh = Bvh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.float32), z, z, z, z)
-        cdf_all, areas = [], []
+        cdf_all, areas, boxes = [], [], []
         for mesh in lay.emitter_meshes:
             lo, hi = lay.triangle_offsets[mesh], lay.triangle_offsets[mesh + 1]
             a = triangle_areas(self.vertices, lay.faces[lo:hi])
@@ -373,8 +374,12 @@ class Engine:
             cdf[-1] = 1.0
             cdf_all.append(cdf)
             areas.append(total)
+            corners = self.vertices[lay.faces[lo:hi]].reshape(-1, 3)
+            boxes.append(np.concatenate([corners.min(0), corners.max(0)]))
         em_floats = self._em_floats.astype(real)
         em_floats[:len(areas), 0] = areas  # area emitters come first in the emitter table
+        if boxes:
+            em_floats[:len(boxes), EMITTER_BOX:EMITTER_BOX + 6] = boxes
         self._counts[0] = len(bvh.skip)
 
         state.load_geometry(

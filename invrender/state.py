@@ -35,7 +35,10 @@ EMITTER_INTS = 8  # attached: [1] first triangle, [2] count; with a sampling dis
 # [1] its start in env_cdf; [4 + j] the plugin's texture j (j < 4, emitters.base.texture_of)
 EMITTER_TEXTURES = 4
 EMITTER_FLOATS = 24  # [0] total area, [1] selection pmf, [2] its CDF, [4:24] the plugin's
+# (an area emitter's: its bounding box at EMITTER_BOX)
 EMITTER_PLUGIN = 4  # where a plugin's own floats start
+EMITTER_BOX = 16  # an area emitter's bounding box (lo, hi) at [16:22] (``area`` packs none)
+BOX_TRIANGLES = 12  # emitters of more triangles are seen through their box's 12 (shadow)
 EMITTER_PLUGIN_FLOATS = EMITTER_FLOATS - EMITTER_PLUGIN
 SENSOR_FLOATS = 32  # [0:20] the sensor plugin's, [20:24] its filter's
 SENSOR_INTS = 4  # [0] filter plugin, [1] filter footprint in pixels either side

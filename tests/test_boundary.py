@@ -322,3 +322,30 @@ def test_point_light_shadows_are_interior_only(tmp_path):
     fd = finite_differences(scene, "cube.translate", [1, 0, 0], 0.01, 1024, range(600, 608))
     max_z, metric = block_agreement(ad, fd)
     assert max_z > 10 and metric > 0.2, (max_z, metric)
+
+
+def test_shadow_of_a_finely_tessellated_light(tmp_path):
+    """A light of more triangles than ``state.BOX_TRIANGLES`` is seen through its bounding
+    box when shadow-edge points are chosen (bounded cost per sample; the points whose rays
+    miss the light add nothing): the same rectangle light as 32 triangles gives the
+    penumbra derivative finite differences give."""
+    n = 4
+    grid = np.linspace(-1, 1, n + 1)
+    lines = [f"v {x} {y} 0" for y in grid for x in grid]
+    for j in range(n):
+        for i in range(n):
+            a = j * (n + 1) + i + 1
+            lines += [f"f {a} {a + 1} {a + n + 2}", f"f {a} {a + n + 2} {a + n + 1}"]
+    (tmp_path / "fine_light.obj").write_text("\n".join(lines) + "\n")
+    light = LIGHT.replace('<shape type="rectangle" id="light">',
+                          f'<shape type="obj" id="light"><string name="filename" '
+                          f'value="{tmp_path / "fine_light.obj"}"/>')
+    scene = cube_scene(tmp_path, PENUMBRA, 0.02, 1, light=light)
+    assert len(scene.meshes[1].faces) == 2 * n * n
+    ad = np.array([invrender.grad_image(scene, "cube.rotate", [0, 1, 0], spp=65536,
+                                        seed=100 + k)[0, 0, 0] for k in range(16)])
+    fd = finite_differences(scene, "cube.rotate", [0, 1, 0], 0.5, 262144,
+                            range(900, 916))[:, 0, 0, 0]
+    se = np.hypot(ad.std(ddof=1), fd.std(ddof=1)) / 4
+    assert abs(fd.mean()) > 20 * se
+    assert abs(ad.mean() - fd.mean()) < 4.5 * se, (ad.mean(), fd.mean(), se)

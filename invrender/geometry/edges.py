@@ -108,6 +108,8 @@ def shadow_edges(edges: EdgeSet, vertices: np.ndarray, faces: np.ndarray,
         return np.nonzero((edges.faces[:, 1] < 0) | ~flat)[0]
     if len(light_points) == 0:
         return np.zeros(0, np.int64)
+    if len(light_points) > 8:  # a finely tessellated light: the corners of its bounding box
+        light_points = _box_corners(light_points)  # give a superset (convex box, see below)
     side = np.einsum("eij,lej->lei", n, light_points[:, None, :] - vertices[edges.v[:, 0]])
     facing = side > 0  # (corners, E, 2)
     varies = facing.any(0) & ~facing.all(0)  # (E, 2): the face's plane cuts the light
@@ -115,3 +117,12 @@ def shadow_edges(edges: EdgeSet, vertices: np.ndarray, faces: np.ndarray,
     boundary = edges.faces[:, 1] < 0
     two = ~boundary
     return np.nonzero(boundary | varies[:, 0] | (two & (varies[:, 1] | disagree)))[0]
+
+
+def _box_corners(points: np.ndarray) -> np.ndarray:
+    """The 8 corners of the points' bounding box. A plane cuts the box iff its corners lie
+    on both sides, so an edge whose faces' planes miss the box has the same facing at every
+    light point as at the corners: the edges chosen from the corners include the exact set."""
+    lo, hi = points.min(0), points.max(0)
+    return np.array([[(lo, hi)[i][0], (lo, hi)[j][1], (lo, hi)[k][2]]
+                     for i in (0, 1) for j in (0, 1) for k in (0, 1)])

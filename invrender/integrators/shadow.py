@@ -41,7 +41,7 @@ from invrender.integrators.boundary import BoundarySamples
 from invrender.integrators.path import ray_epsilon
 from invrender.integrators.replay import vertex_position
 from invrender.shading import bsdf_eval, shading_point, surface_uv
-from invrender.state import EMITTER_INTS
+from invrender.state import BOX_TRIANGLES, EMITTER_BOX, EMITTER_FLOATS, EMITTER_INTS
 from invrender.warp import search_cdf
 
 vec2 = ti.math.vec2
@@ -109,21 +109,54 @@ def light_interval(g: ti.template(), x: vec3, a: vec3, b: vec3):
         hi = 1.0
     ab = b - a
     for e in range(g.counts[1]):
-        if g.em_ints[EMITTER_INTS * e + 2] == 0:  # not an area emitter
-            continue
+        count = g.em_ints[EMITTER_INTS * e + 2]  # 0: not an area emitter
         first = g.em_ints[EMITTER_INTS * e + 1]
-        for k in range(g.em_ints[EMITTER_INTS * e + 2]):
-            l0, l1, l2 = triangle(g, g.em_tris[first + k])
-            t0, t1 = _cone_side(0.0, 1.0, x, a, ab, l0, l1, l2)
-            t0, t1 = _cone_side(t0, t1, x, a, ab, l1, l2, l0)
-            t0, t1 = _cone_side(t0, t1, x, a, ab, l2, l0, l1)
-            nl = (l1 - l0).cross(l2 - l0)
-            side = 1.0 if nl.dot(x - l0) >= 0.0 else -1.0
-            t0, t1 = _keep_positive(t0, t1, side * nl.dot(a - l0), side * nl.dot(ab))
-            if t0 < t1:
-                lo = ti.min(lo, t0)
-                hi = ti.max(hi, t1)
+        if count > BOX_TRIANGLES:  # seen through its bounding box: an interval that holds
+            # the emitter's (the samples outside it find no light), at a bounded cost
+            box_lo = _box_corner(g, e, 0)
+            box_hi = _box_corner(g, e, 3)
+            for k in ti.static(range(12)):
+                l0, l1, l2 = _box_triangle(box_lo, box_hi, k)
+                lo, hi = _triangle_interval(lo, hi, x, a, ab, l0, l1, l2)
+        else:
+            for k in range(count):
+                l0, l1, l2 = triangle(g, g.em_tris[first + k])
+                lo, hi = _triangle_interval(lo, hi, x, a, ab, l0, l1, l2)
     return lo, hi
+
+
+@ti.func
+def _triangle_interval(lo, hi, x: vec3, a: vec3, ab: vec3, l0: vec3, l1: vec3, l2: vec3):
+    """[lo, hi] grown by the part of a + t ab through which x sees the triangle, with the
+    point between x and the triangle."""
+    t0, t1 = _cone_side(0.0, 1.0, x, a, ab, l0, l1, l2)
+    t0, t1 = _cone_side(t0, t1, x, a, ab, l1, l2, l0)
+    t0, t1 = _cone_side(t0, t1, x, a, ab, l2, l0, l1)
+    nl = (l1 - l0).cross(l2 - l0)
+    side = 1.0 if nl.dot(x - l0) >= 0.0 else -1.0
+    t0, t1 = _keep_positive(t0, t1, side * nl.dot(a - l0), side * nl.dot(ab))
+    if t0 < t1:
+        lo = ti.min(lo, t0)
+        hi = ti.max(hi, t1)
+    return lo, hi
+
+
+@ti.func
+def _box_corner(g: ti.template(), e: ti.i32, j: ti.template()) -> vec3:
+    base = EMITTER_FLOATS * e + EMITTER_BOX + j
+    return vec3(g.em_floats[base], g.em_floats[base + 1], g.em_floats[base + 2])
+
+
+# the 12 triangles of a box, as corners (bit 0: x, 1: y, 2: z from hi)
+_BOX_FACES = ((0, 1, 3), (0, 3, 2), (4, 6, 7), (4, 7, 5), (0, 4, 5), (0, 5, 1),
+              (2, 3, 7), (2, 7, 6), (0, 2, 6), (0, 6, 4), (1, 5, 7), (1, 7, 3))
+
+
+@ti.func
+def _box_triangle(box_lo: vec3, box_hi: vec3, k: ti.template()):
+    c = ti.static([vec3((j & 1), (j >> 1) & 1, (j >> 2) & 1) for j in _BOX_FACES[k]])
+    size = box_hi - box_lo
+    return box_lo + size * c[0], box_lo + size * c[1], box_lo + size * c[2]
 
 
 @ti.data_oriented
