@@ -383,7 +383,7 @@ class Engine:
         self._counts[0] = len(bvh.skip)
 
         state.load_geometry(
-            _flat(self.vertices, np.float64), _flat(self._shading_normals(), np.float64),
+            _flat(self.vertices, np.float64), _flat(self.shading_normals(), np.float64),
             _flat(np.concatenate([bvh.lo, bvh.hi], 1), real),
             _flat(np.stack([bvh.skip, bvh.prim_start, bvh.prim_count], 1), np.int32),
             _flat(bvh.prim_index, np.int32),
@@ -392,9 +392,9 @@ class Engine:
 
     def upload_normals(self) -> None:
         """The shading normals again (forward-mode geometry derivatives recompute them)."""
-        self.state.load_normals(_flat(self._shading_normals(), np.float64))
+        self.state.load_normals(_flat(self.shading_normals(), np.float64))
 
-    def _shading_normals(self) -> np.ndarray:
+    def shading_normals(self) -> np.ndarray:
         """Every mesh's vertex normals (zeros for meshes without), see ``shading_normals``."""
         out = np.zeros((self.layout.n_vertices, 3))
         for m, lo in zip(self.scene.meshes, self.layout.vertex_offsets, strict=False):

@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 import pytest
+import trimesh
 
 import invrender
 from invrender.autodiff import DiffRenderer
@@ -349,3 +350,38 @@ def test_shadow_of_a_finely_tessellated_light(tmp_path):
     se = np.hypot(ad.std(ddof=1), fd.std(ddof=1)) / 4
     assert abs(fd.mean()) > 20 * se
     assert abs(ad.mean() - fd.mean()) < 4.5 * se, (ad.mean(), fd.mean(), se)
+
+
+def test_creases_of_smooth_shading_are_not_candidates():
+    """Across an edge of a smooth-shaded mesh position and normal are continuous, so only
+    silhouettes and boundaries can bound what the camera sees; flat shading and normal
+    seams (duplicated vertices with other normals) keep their visible creases."""
+    from invrender.geometry.edges import discontinuity_edges, smooth_across
+    from invrender.geometry.mesh import vertex_normals
+
+    ico = trimesh.creation.icosphere(2)
+    v, f = np.asarray(ico.vertices), np.asarray(ico.faces)
+    edges = build_edges(v, f, [0, len(v)], [0])
+    eye = np.array([0.3, 0.2, 5.0])
+    flat = discontinuity_edges(edges, v, f, eye)
+    smooth = discontinuity_edges(edges, v, f, eye, smooth_across(edges, vertex_normals(v, f)))
+    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    facing = np.einsum("fj,fj->f", fn, eye - v[f[:, 0]]) > 0
+    silhouettes = np.nonzero(facing[edges.faces[:, 0]] != facing[edges.faces[:, 1]])[0]
+    np.testing.assert_array_equal(smooth, silhouettes)
+    assert len(flat) > 5 * len(smooth)  # the flat-shaded sphere's visible creases
+    # split the front half off along a normal seam: its seam edges come back
+    front = f[np.all(v[f][:, :, 2] > 0.2, axis=1).nonzero()[0]]
+    seam_v = np.unique(front)
+    copy = {old: len(v) + k for k, old in enumerate(seam_v)}
+    f2 = f.copy()
+    rows = np.all(v[f][:, :, 2] > 0.2, axis=1)
+    f2[rows] = np.vectorize(copy.get)(f[rows])
+    v2 = np.concatenate([v, v[seam_v]])
+    n2 = vertex_normals(v2, f2)  # the two halves' own normals: they differ on the seam
+    e2 = build_edges(v2, f2, [0, len(v2)], [0])
+    seam = discontinuity_edges(e2, v2, f2, eye, smooth_across(e2, n2))
+    assert len(seam) > len(silhouettes)
+    assert set(map(tuple, np.sort(e2.v[seam], 1))) >= set(map(
+        tuple, np.sort(e2.v[discontinuity_edges(e2, v2, f2, eye, np.ones(len(e2), bool))],
+                       1)))

@@ -21,6 +21,7 @@ class EdgeSet:
     faces: np.ndarray  # (E, 2) global triangle ids, -1 where the edge has only one face
     opposite: np.ndarray  # (E, 2) global vertex opposite the edge in each face, -1 if none
     mesh: np.ndarray  # (E,) index of the mesh the edge belongs to
+    ends: np.ndarray  # (E, 2, 2) the endpoints' own (unwelded) vertices in each face, or -1
 
     def __len__(self) -> int:
         return len(self.v)
@@ -40,13 +41,18 @@ def build_edges(vertices: np.ndarray, faces: np.ndarray, vertex_offsets, meshes)
         in_mesh = np.nonzero((faces[:, 0] >= lo) & (faces[:, 0] < hi))[0]
         local = vertices[lo:hi]
         rep = weld(local) + lo  # each vertex -> its representative's global index
-        tri = rep[faces[in_mesh] - lo]
+        own = faces[in_mesh]
+        tri = rep[own - lo]
         a = np.concatenate([tri[:, 0], tri[:, 1], tri[:, 2]])
         b = np.concatenate([tri[:, 1], tri[:, 2], tri[:, 0]])
         c = np.concatenate([tri[:, 2], tri[:, 0], tri[:, 1]])
+        oa = np.concatenate([own[:, 0], own[:, 1], own[:, 2]])
+        ob = np.concatenate([own[:, 1], own[:, 2], own[:, 0]])
         f = np.concatenate([in_mesh] * 3)
         keep = a != b  # degenerate triangles have no edge there
-        a, b, c, f = a[keep], b[keep], c[keep], f[keep]
+        a, b, c, f, oa, ob = a[keep], b[keep], c[keep], f[keep], oa[keep], ob[keep]
+        swap = a > b
+        own_ends = np.stack([np.where(swap, ob, oa), np.where(swap, oa, ob)], 1)
         key = np.stack([np.minimum(a, b), np.maximum(a, b)], 1)
         uniq, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
         inverse = inverse.reshape(-1)
@@ -59,12 +65,25 @@ def build_edges(vertices: np.ndarray, faces: np.ndarray, vertex_offsets, meshes)
         two = counts >= 2  # non-manifold edges (> 2 faces) keep their first two faces
         face_pair[two, 1] = f[order[starts[two] + 1]]
         opp_pair[two, 1] = c[order[starts[two] + 1]]
-        parts.append(EdgeSet(uniq, face_pair, opp_pair, np.full(len(uniq), m)))
+        ends = np.full((len(uniq), 2, 2), -1)
+        ends[:, 0] = own_ends[order[starts]]
+        ends[two, 1] = own_ends[order[starts[two] + 1]]
+        parts.append(EdgeSet(uniq, face_pair, opp_pair, np.full(len(uniq), m), ends))
     if not parts:
         z = np.zeros((0, 2), np.int64)
-        return EdgeSet(z, z, z, np.zeros(0, np.int64))
+        return EdgeSet(z, z, z, np.zeros(0, np.int64), np.zeros((0, 2, 2), np.int64))
     return EdgeSet(*(np.concatenate([getattr(p, k) for p in parts])
-                     for k in ("v", "faces", "opposite", "mesh")))
+                     for k in ("v", "faces", "opposite", "mesh", "ends")))
+
+
+def smooth_across(edges: EdgeSet, normals: np.ndarray) -> np.ndarray:
+    """(E,) whether shading is continuous across each two-face edge: both faces give its
+    endpoints the same, non-zero vertex normal (a smooth mesh, away from its normal seams).
+    ``normals`` are the shading normals per vertex, zero for flat-shaded meshes."""
+    n = normals[np.maximum(edges.ends, 0)]  # (E, face, end, 3)
+    same = np.all(np.abs(n[:, 0] - n[:, 1]) <= 1e-6, axis=(1, 2))
+    smooth = np.all(np.any(n[:, 0] != 0, axis=2), axis=1)
+    return (edges.faces[:, 1] >= 0) & same & smooth
 
 
 def face_normals(vertices: np.ndarray, faces: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -75,10 +94,12 @@ def face_normals(vertices: np.ndarray, faces: np.ndarray, ids: np.ndarray) -> np
 
 
 def discontinuity_edges(edges: EdgeSet, vertices: np.ndarray, faces: np.ndarray,
-                        eye: np.ndarray) -> np.ndarray:
+                        eye: np.ndarray, smooth: np.ndarray | None = None) -> np.ndarray:
     """Indices of the edges across which what ``eye`` sees can jump: boundary edges,
     silhouettes (one face towards the eye, one away) and visible creases (both faces
-    towards the eye, not coplanar). Edges with both faces turned away are hidden."""
+    towards the eye, not coplanar) where the shading is not ``smooth`` across them (see
+    ``smooth_across``: there the position and the normal are continuous, so is radiance).
+    Edges with both faces turned away are hidden."""
     if len(edges) == 0:
         return np.zeros(0, np.int64)
     n = face_normals(vertices, faces, edges.faces)
@@ -89,6 +110,8 @@ def discontinuity_edges(edges: EdgeSet, vertices: np.ndarray, faces: np.ndarray,
     flat = np.einsum("ej,ej->e", nn[:, 0], nn[:, 1]) > FLAT_COS
     silhouette = facing[:, 0] != facing[:, 1]
     crease = facing[:, 0] & facing[:, 1] & ~flat
+    if smooth is not None:
+        crease &= ~smooth
     return np.nonzero(boundary | (~boundary & (silhouette | crease)))[0]
 
 

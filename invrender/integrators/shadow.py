@@ -316,7 +316,17 @@ class ShadowBoundary:
 
     def edge_pool(self, meshes, any_direction: bool = False):
         """Edges of ``meshes`` that can cast a shadow of a light, or with ``any_direction``
-        that can hide one surface from another (every boundary edge and crease)."""
+        that can hide one surface from another (every boundary edge and crease); the same
+        for every view and pass until a vertex moves."""
+        key = (tuple(meshes), any_direction)
+        pools = self.primary.pools  # kept with the edges, across views and passes
+        cached = pools.get(key)
+        if cached is None or cached[0] is not self.engine.vertices:
+            cached = (self.engine.vertices, self._edge_pool(meshes, any_direction))
+            pools[key] = cached
+        return cached[1]
+
+    def _edge_pool(self, meshes, any_direction: bool):
         e, lay = self.engine, self.engine.layout
         edges = self.primary.edges(meshes)
         lights = [e.vertices[lay.vertex_offsets[m]:lay.vertex_offsets[m + 1]]
