@@ -26,7 +26,7 @@ from invrender.gradients import NonFiniteGradient, render_grad
 from invrender.image_io import read_image
 from invrender.optim import lr_factor, make_optimizer, project
 from invrender.params import GEOMETRY_KINDS, ParameterMap
-from invrender.recipe import Recipe, load_recipe
+from invrender.recipe import Recipe, load_recipe, recipe_from_dict
 from invrender.renderer import render
 from invrender.run_files import write_image, write_results, write_targets
 from invrender.scene.loader import load_scene
@@ -238,11 +238,14 @@ def _truth_meshes(recipe: Recipe, pmap: ParameterMap, reference, scene) -> dict:
     return meshes
 
 
-def optimize(recipe: Recipe | str | Path, resume: bool = False,
+def optimize(recipe: Recipe | str | Path | dict, resume: bool = False,
              on_iteration: Callable[[dict], None] | None = None,
              on_start: Callable[[int, int], None] | None = None) -> OptimizeResult:
-    """Run a recipe; outputs go to ``recipe.output.dir``. See the module docstring."""
-    if not isinstance(recipe, Recipe):
+    """Run a recipe (a file, a ``Recipe``, or a mapping with paths relative to the working
+    folder); outputs go to ``recipe.output.dir``. See the module docstring."""
+    if isinstance(recipe, dict):
+        recipe = recipe_from_dict(recipe)
+    elif not isinstance(recipe, Recipe):
         recipe = load_recipe(recipe)
     scene = load_scene(recipe.scene, **recipe.scene_args)
     pmap = ParameterMap(scene)

@@ -263,3 +263,19 @@ output: {{dir: {run}}}
     with pytest.raises(InvrenderError, match="is 7x5 but view_0 renders 8x8"):
         optimize(recipe, resume=True)
     assert (run / checkpoint.FILE).read_bytes() == before
+
+
+def test_a_recipe_given_as_a_mapping_is_checked_the_same(tmp_path, monkeypatch):
+    from invrender import runtime
+
+    monkeypatch.setattr(runtime, "init", lambda *a, **k: pytest.fail("Taichi started"))
+    monkeypatch.chdir(tmp_path)
+    recipe = {"scene": str(BLOB), "scene_args": {"mesh": "assets/start_sphere.ply"},
+              "target": {"render": {}}, "views": [{"look_at": {"origin": [0, 0, 0.1]}}],
+              "params": {"shape.vertex_positions": {"large_steps": 25}}, "iterations": 2}
+    with pytest.raises(InvrenderError) as info:
+        invrender.optimize(recipe)
+    assert str(info.value).startswith("recipe: views[0]: view_0: the camera at [0.0, 0.0, "
+                                      "0.1] is inside mesh 'shape'")
+    resolved = invrender.recipe.recipe_from_dict(recipe)
+    assert resolved.output.dir == tmp_path / "runs" / "recipe"

@@ -20,7 +20,7 @@ The submodules:
 """
 
 from invrender.recipe.errors import RecipeError
-from invrender.recipe.loader import load_recipe
+from invrender.recipe.loader import load_recipe, recipe_from_dict
 from invrender.recipe.models import (
     LOSSES,
     Float,
@@ -36,4 +36,5 @@ from invrender.recipe.models import (
 )
 
 __all__ = ["LOSSES", "Float", "Loss", "OptimizerConfig", "Output", "ParamSpec", "Recipe",
-           "RecipeError", "RenderSettings", "RenderTarget", "Schedule", "Target", "load_recipe"]
+           "RecipeError", "RenderSettings", "RenderTarget", "Schedule", "Target", "load_recipe",
+           "recipe_from_dict"]

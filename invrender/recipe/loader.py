@@ -59,9 +59,27 @@ def load_recipe(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Recip
         raise InvrenderError(f"the top level must be a mapping of keys, got a "
                              f"{yaml_kind(data)}", file=where, line=1, hint=keys_hint())
 
+    return _validated(data, where, path.resolve().parent, path.stem, overrides, problems,
+                      lines, source=path.resolve())
+
+
+def recipe_from_dict(data: dict, base: str | os.PathLike = ".", name: str = "recipe",
+                     overrides: Iterable[str] = ()) -> Recipe:
+    """A recipe given as a mapping (what the YAML file would hold), for scripts: relative
+    paths start at ``base``, and the default output folder is ``base/runs/<name>``."""
+    import copy
+
+    if not isinstance(data, dict):
+        raise InvrenderError(f"a recipe is a mapping of keys, got a {yaml_kind(data)}",
+                             hint=keys_hint())
+    return _validated(copy.deepcopy(data), "recipe", Path(base).resolve(), name, overrides,
+                      [], {}, source=None)
+
+
+def _validated(data: dict, where: str, base: Path, stem: str, overrides, problems, lines,
+               source: Path | None) -> Recipe:
     set_paths = apply_overrides(data, overrides, problems)
-    base = path.resolve().parent
-    _resolve_paths(data, base, set_paths, path.stem)
+    _resolve_paths(data, base, set_paths, stem)
 
     _check_files(data, problems)
     recipe = None
@@ -74,7 +92,7 @@ def load_recipe(path: str | os.PathLike, overrides: Iterable[str] = ()) -> Recip
             problems.append((loc[:-1] if loc[-1:] == ("[key]",) else loc, None, message, hint))
     if problems or recipe is None:
         raise error(where, problems, lines, set_paths)
-    recipe._source = path.resolve()
+    recipe._source = source
     recipe._lines, recipe._set_paths = lines, set_paths
     return recipe
 

@@ -332,7 +332,7 @@ class Recipe(_Model):
         problems do."""
         from invrender.recipe.errors import error
 
-        return error(str(self._source), [(loc, None, message, hint)
+        return error(str(self._source or "recipe"), [(loc, None, message, hint)
                                          for loc, message, hint in found],
                      self._lines, self._set_paths)
 
