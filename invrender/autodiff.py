@@ -115,6 +115,7 @@ class DiffRenderer:
         cap = self.g.state.capacity
         self.record_samples, self.record_slots = cap.record_samples, cap.record_slots
         self.boundary_grad = np.zeros((self.engine.layout.n_vertices, 3))
+        self.shadows = True  # the shadow-edge terms too, not only the camera's silhouettes
         self._last = None  # (seed, pass) of the last trace
         self._grads = None  # the parameter fields' gradients, read after a backward
 
@@ -230,6 +231,8 @@ class DiffRenderer:
         if primary is not None:  # per sample of all spp x pixels, as the shadow weights
             primary.weight *= n / (self.width * self.height * spp)
         # every vertex that samples an emitter (all but the last) gets the shadow term
+        if not self.shadows:  # camera silhouettes only (Mitsuba's projective sppi = 0)
+            return primary
         depth = self.max_depth if self.max_depth > 0 else vertices + 1
         shadow = self.shadow.sample(moving, n, pass_seed ^ 0x51ED270B, spp,
                                     min(depth - 1, vertices))

@@ -61,7 +61,7 @@ def check_finite(grads: dict[str, np.ndarray]) -> None:
 
 def render_grad(scene: Scene, params, loss: str = "mse", target=None, spp: int | None = None,
                 seed: int = 0, max_depth: int | None = None, decorrelate: bool = True,
-                boundary: bool = True, sensor: int = 0) -> GradResult:
+                boundary: bool | str = True, sensor: int = 0) -> GradResult:
     """Loss, image and d loss / d parameter for each name in ``params`` (reverse mode),
     for the image of sensor ``sensor``."""
     names = [params] if isinstance(params, str) else list(params)
@@ -78,11 +78,12 @@ def render_grad(scene: Scene, params, loss: str = "mse", target=None, spp: int |
 
 def image_backward(scene: Scene, params, d_image: np.ndarray, spp: int | None = None,
                    seed: int = 0, max_depth: int | None = None, decorrelate: bool = True,
-                   boundary: bool = True, sensor: int = 0) -> dict[str, np.ndarray]:
+                   boundary: bool | str = True, sensor: int = 0) -> dict[str, np.ndarray]:
     """(d image / d parameter)^T d_image for each name: the vector-Jacobian product that
     ``render_grad`` and framework wrappers (``invrender.torch``) build on. ``seed`` is the
     primal's; with ``decorrelate`` the replay uses ``gradient_seed(seed)``. ``boundary``
-    adds the visibility (silhouette) term of geometry parameters."""
+    adds the visibility terms of geometry parameters (silhouettes and shadow edges;
+    ``"primary"``: the camera's silhouettes only)."""
     names = [params] if isinstance(params, str) else list(params)
     pmap = ParameterMap(scene)
     for n in names:
@@ -94,6 +95,7 @@ def image_backward(scene: Scene, params, d_image: np.ndarray, spp: int | None = 
     if d_image.shape != expected:
         raise InvrenderError(f"image gradient has shape {d_image.shape}, expected {expected}")
     diff = DiffRenderer(scene, max_depth, sensor)
+    diff.shadows = boundary != "primary"
     geometry = any(pmap.parameter(n).kind in GEOMETRY_KINDS for n in names)
     diff.backward(gradient_seed(seed) if decorrelate else seed, spp, d_image, scene.rr_depth,
                   moving_meshes(scene, pmap, names) if boundary else (), geometry)

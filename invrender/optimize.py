@@ -103,7 +103,7 @@ def check_against_scene(recipe: Recipe, scene, pmap: ParameterMap, views: list[V
                           "not differentiable)", "choose a differentiable parameter"))
             continue
         shape = pmap[name].shape
-        for key in ("init", "truth"):
+        for key in ("init", "truth", "mask"):
             value = getattr(spec, key)
             if value is None:
                 continue
@@ -119,9 +119,10 @@ def check_against_scene(recipe: Recipe, scene, pmap: ParameterMap, views: list[V
                               f"{p.kind} '{name}'", f"remove {key}, or optimise "
                               f"{p.owner.id if p.kind in GEOMETRY_KINDS else '<shape>'}"
                               ".vertex_positions"))
-        if spec.large_steps is not None and spec.clamp is not None:
-            found.append((("params", name, "clamp"), "cannot clamp vertex positions "
-                          "optimised with large_steps", "remove clamp"))
+        for key in ("clamp", "mask"):
+            if spec.large_steps is not None and getattr(spec, key) is not None:
+                found.append((("params", name, key), f"cannot {key} vertex positions "
+                              "optimised with large_steps", f"remove {key}"))
         if spec.remesh is not None and p.kind == "vertices":
             try:
                 check_remeshable(p.owner.vertices, p.owner.faces)

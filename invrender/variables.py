@@ -72,9 +72,17 @@ class Variables:
                 self.pmap[name] = project(np.asarray(value, np.float64), *self.clamps[name])
 
     def gradients(self, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """d loss / d variable from d loss / d parameter."""
-        return {name: (self.meshes[name].steps.gradient_to_differential(g)
-                       if name in self.meshes else g) for name, g in grads.items()}
+        """d loss / d variable from d loss / d parameter (zero where ``mask`` holds an
+        entry still)."""
+        out = {}
+        for name, g in grads.items():
+            if name in self.meshes:
+                out[name] = self.meshes[name].steps.gradient_to_differential(g)
+            elif self.specs[name].mask is not None:
+                out[name] = g * np.broadcast_to(np.asarray(self.specs[name].mask), g.shape)
+            else:
+                out[name] = g
+        return out
 
     def remesh_due(self, iteration: int) -> list[str]:
         """The parameters whose mesh is remeshed before ``iteration``."""

@@ -385,3 +385,20 @@ def test_creases_of_smooth_shading_are_not_candidates():
     assert set(map(tuple, np.sort(e2.v[seam], 1))) >= set(map(
         tuple, np.sort(e2.v[discontinuity_edges(e2, v2, f2, eye, np.ones(len(e2), bool))],
                        1)))
+
+
+def test_primary_boundary_leaves_the_shadow_terms_out(tmp_path, monkeypatch):
+    """``boundary="primary"`` (Mitsuba's projective integrators with sppi 0): the camera's
+    silhouettes alone, i.e. the full boundary term without its shadow-edge samples."""
+    import invrender.integrators.shadow as shadow
+
+    scene = cube_scene(tmp_path, "0, 0, 0", 40, 12)
+    w = np.random.default_rng(3).uniform(0.5, 1.5, (12, 12, 3))
+    args = dict(loss="mse", target=w, spp=4, seed=7)
+    full = invrender.render_grad(scene, ["cube.translate"], **args).grads["cube.translate"]
+    primary = invrender.render_grad(scene, ["cube.translate"], boundary="primary",
+                                    **args).grads["cube.translate"]
+    monkeypatch.setattr(shadow.ShadowBoundary, "sample", lambda self, *a, **k: None)
+    no_shadow = invrender.render_grad(scene, ["cube.translate"], **args).grads["cube.translate"]
+    np.testing.assert_array_equal(primary, no_shadow)
+    assert np.abs(full - primary).max() > 1e-3 * np.abs(full).max()  # the floor's shadow

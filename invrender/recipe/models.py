@@ -94,6 +94,7 @@ class ParamSpec(_Model):
     large_steps: LargeStepsSpec | None = None  # vertex_positions only
     remesh: RemeshSpec | None = None  # vertex_positions only
     truth_mesh: Path | None = None  # vertex_positions: a mesh file for Chamfer metrics
+    mask: list[StrictBool] | None = None  # which entries move, e.g. [true, true, false]
 
     @field_validator("large_steps", mode="before")
     @classmethod
@@ -240,7 +241,9 @@ class RenderSettings(_Model):
     seed: Annotated[StrictInt, Field(ge=0)] = 0
     seed_policy: Literal["per_iteration", "fixed"] = "per_iteration"
     decorrelate_grad: StrictBool = True  # primal and gradient passes draw different samples
-    boundary: StrictBool = True  # visibility (silhouette and shadow) terms of geometry
+    # visibility terms of geometry: silhouettes and shadow edges; "primary": the camera's
+    # silhouettes only (Mitsuba's direct_projective with sppi 0)
+    boundary: StrictBool | Literal["primary"] = True
 
 
 class Output(_Model):
