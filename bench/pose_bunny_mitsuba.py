@@ -24,15 +24,14 @@ ref.exr / final.exr (the reference and the result at 1024 spp).
 import argparse
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import drjit as dr
 import mitsuba as mi
+from machine import cpu_model  # bench/machine.py, beside this script
 
 mi.set_variant("llvm_ad_rgb")
 from mitsuba.scalar_rgb import Transform4f as T  # noqa: E402  (after the variant is set)
@@ -47,27 +46,6 @@ def parse_args():
     p.add_argument("--spp", type=int, default=16)
     p.add_argument("--out", type=Path, default=Path("runs/pose_bunny_mitsuba"))
     return p.parse_args()
-
-
-def cpu_model() -> dict:
-    info = {"processor": platform.processor(), "cores": os.cpu_count()}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["model_name"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        for line in out.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("Model name", "Vendor ID", "CPU family", "Model", "CPU(s)",
-                               "Hypervisor vendor"):
-                info["lscpu " + key.strip()] = value.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return info
 
 
 def scene_dict(tutorials: Path) -> dict:

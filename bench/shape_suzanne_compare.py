@@ -22,16 +22,11 @@ import sys
 import time
 from pathlib import Path
 
+from machine import cpu_model  # bench/machine.py, beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
 MITSUBA_PYTHON = os.environ.get("MITSUBA_PYTHON", "/work/mi-venv/bin/python")
 LLVM = os.environ.get("DRJIT_LIBLLVM_PATH", "/usr/lib/x86_64-linux-gnu/libLLVM.so.19.1")
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 def run_mitsuba(args, tutorials: str, out: Path) -> dict:
@@ -96,11 +91,11 @@ def main() -> int:
     tutorials = os.environ.get("MITSUBA_TUTORIALS")
     if not tutorials:
         sys.exit("set MITSUBA_TUTORIALS to a mitsuba-tutorials checkout")
-    from invrender.geometry.metrics import mesh_metrics
     from invrender.geometry.mesh import read_ply
+    from invrender.geometry.metrics import mesh_metrics
 
     args.out.mkdir(parents=True, exist_ok=True)
-    report = {"cpu": cpu_model(), "cores": os.cpu_count(), "settings": vars(args) | {
+    report = {"cpu": cpu_model(), "settings": vars(args) | {
         "out": str(args.out)}}
     if args.only in ("both", "mitsuba"):
         report["mitsuba"] = run_mitsuba(args, tutorials, args.out / "mitsuba")
@@ -118,8 +113,9 @@ def main() -> int:
         report["metrics"][name] = mesh_metrics((m.vertices, m.faces),
                                                (truth.vertices, truth.faces))
     (args.out / "compare.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"CPU: {report['cpu']} ({report['cores']} cores); res {args.res}, spp {args.spp}, "
-          f"{args.iterations} + {args.iterations2} iterations")
+    cpu = report["cpu"]
+    print(f"CPU: {cpu.get('model_name', cpu['processor'])} ({cpu['cores']} cores); "
+          f"res {args.res}, spp {args.spp}, {args.iterations} + {args.iterations2} iterations")
     for name, m in report["metrics"].items():
         print(f"  {name:10s} Chamfer {m['chamfer']:.5f}  normal consistency "
               f"{m['normal_consistency']:.4f}")

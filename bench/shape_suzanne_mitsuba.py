@@ -34,9 +34,7 @@ views, as the notebook prints it), the CPU, and the settings.
 import argparse
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,6 +42,7 @@ from pathlib import Path
 import drjit as dr
 import mitsuba as mi
 import numpy as np
+from machine import cpu_model  # bench/machine.py, beside this script
 
 mi.set_variant("llvm_ad_rgb")
 from mitsuba import ScalarTransform4f as T  # noqa: E402  (after the variant is set)
@@ -69,27 +68,6 @@ def parse_args():
     p.add_argument("--remesh", choices=("on", "off"), default="on")
     p.add_argument("--out", type=Path, default=Path("runs/shape_suzanne_mitsuba"))
     return p.parse_args()
-
-
-def cpu_model() -> dict:
-    info = {"processor": platform.processor(), "cores": os.cpu_count()}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["model_name"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        for line in out.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("Model name", "Vendor ID", "CPU family", "Model", "CPU(s)",
-                               "Hypervisor vendor"):
-                info["lscpu " + key.strip()] = value.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return info
 
 
 def write_ply(path: Path, vertices: np.ndarray, faces: np.ndarray) -> None:
