@@ -22,16 +22,8 @@ import sys
 from pathlib import Path
 
 from invrender.errors import InvrenderError
-from invrender.geometry import mesh as meshes
+from invrender.geometry.mesh import read_mesh
 from invrender.geometry.metrics import mesh_metrics
-
-
-def read_mesh(path: Path):
-    if path.suffix.lower() == ".obj":
-        data = meshes.read_obj(path)
-    else:
-        data = meshes.read_ply(path)
-    return data.vertices, data.faces
 
 
 def main(argv=None) -> int:

@@ -31,7 +31,7 @@ from invrender.renderer import render
 from invrender.run_files import write_image, write_results, write_targets
 from invrender.scene.loader import load_scene
 from invrender.variables import Variables
-from invrender.views import View, add_views, batch, camera_inside, view_seed
+from invrender.views import View, add_views, batch, cameras_inside, view_seed
 
 MAX_BAD_STEPS = 5  # consecutive non-finite gradients before the run stops
 
@@ -83,16 +83,18 @@ def iteration_seed(recipe: Recipe, iteration: int) -> int:
 
 
 def check_against_scene(recipe: Recipe, scene, pmap: ParameterMap, views: list[View],
-                        reference=None) -> list[np.ndarray | None]:
+                        reference=None) -> tuple[list[np.ndarray | None], dict]:
     """Every problem of the recipe that needs the scene, all at once and before anything
     compiles: unknown or read-only parameters, values of the wrong shape, settings that do
     not apply to a parameter, meshes the remesher cannot take, views without a target,
     target images of another size than their view, a camera inside a mesh being
-    optimised. Returns each view's target image where the recipe names one."""
+    optimised. Returns each view's target image where the recipe names one, and the
+    ``truth_mesh`` files read, by parameter."""
+    from invrender.geometry.mesh import read_mesh
     from invrender.geometry.remesh import check_remeshable
     from invrender.params import unknown_parameter
 
-    found = []
+    found, truth_files = [], {}
     for name, spec in recipe.params.items():
         if name not in pmap:
             err = unknown_parameter(name, pmap.keys())
@@ -131,21 +133,22 @@ def check_against_scene(recipe: Recipe, scene, pmap: ParameterMap, views: list[V
                 found.append((("params", name, "remesh"), err.message, err.hint))
         if spec.truth_mesh is not None:
             try:
-                _read_mesh(spec.truth_mesh)
+                truth_files[name] = read_mesh(spec.truth_mesh)
             except InvrenderError as err:
                 found.append((("params", name, "truth_mesh"), err.message, err.hint))
     moving = [pmap.parameter(n).owner for n in recipe.params
               if n in pmap and pmap.parameter(n).kind in GEOMETRY_KINDS]
     rendered = recipe.target is not None and recipe.target.render is not None
+    origins = np.array([scene.sensors[v.sensor].to_world[:3, 3] for v in views])
+    for mesh in {id(m): m for m in moving}.values():
+        inside = cameras_inside(origins, mesh.vertices, mesh.faces)
+        for view, origin in zip(np.array(views)[inside], origins[inside], strict=True):
+            found.append((view.loc or ("scene",), f"{view.name}: the camera at "
+                          f"{np.round(origin, 4).tolist()} is inside mesh '{mesh.id}'",
+                          "move the camera outside the mesh being optimised"))
     images: list[np.ndarray | None] = []
     for view in views:
         sensor = scene.sensors[view.sensor]
-        origin = sensor.to_world[:3, 3]
-        for mesh in {id(m): m for m in moving}.values():
-            if camera_inside(origin, mesh.vertices, mesh.faces):
-                found.append((view.loc or ("scene",), f"{view.name}: the camera at "
-                              f"{np.round(origin, 4).tolist()} is inside mesh '{mesh.id}'",
-                              "move the camera outside the mesh being optimised"))
         path = view.image
         if path is None and recipe.target is not None and recipe.target.image is not None:
             path = recipe.target.image
@@ -175,14 +178,7 @@ def check_against_scene(recipe: Recipe, scene, pmap: ParameterMap, views: list[V
         images.append(image)
     if found:
         raise recipe.problems(found)
-    return images
-
-
-def _read_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    from invrender.geometry.mesh import read_obj, read_ply
-
-    data = (read_obj if Path(path).suffix.lower() == ".obj" else read_ply)(Path(path))
-    return np.asarray(data.vertices, np.float64), np.asarray(data.faces, np.int64)
+    return images, truth_files
 
 
 def _views(recipe: Recipe, scene) -> list[View]:
@@ -223,16 +219,17 @@ def _targets(recipe: Recipe, scene, reference, pmap: ParameterMap, views, images
     return targets, truth
 
 
-def _truth_meshes(recipe: Recipe, pmap: ParameterMap, reference, scene) -> dict:
-    """Per vertex-position parameter, the true mesh for Chamfer metrics: ``truth_mesh``,
-    or the reference scene's mesh of the same id."""
+def _truth_meshes(recipe: Recipe, pmap: ParameterMap, reference, scene,
+                  truth_files: dict) -> dict:
+    """Per vertex-position parameter, the true mesh for Chamfer metrics: its
+    ``truth_mesh`` (``truth_files``), or the reference scene's mesh of the same id."""
     meshes = {}
-    for name, spec in recipe.params.items():
+    for name in recipe.params:
         p = pmap.parameter(name)
         if p.kind != "vertices":
             continue
-        if spec.truth_mesh is not None:
-            meshes[name] = _read_mesh(spec.truth_mesh)
+        if name in truth_files:
+            meshes[name] = truth_files[name]
         elif reference is not scene:
             same = [m for m in reference.meshes if m.id == p.owner.id]
             if same:
@@ -254,7 +251,8 @@ def optimize(recipe: Recipe | str | Path | dict, resume: bool = False,
     names = list(recipe.params)
     views = _views(recipe, scene)
     reference = _reference(recipe, scene)
-    images = check_against_scene(recipe, scene, pmap, views, reference)  # before compiling
+    images, truth_files = check_against_scene(recipe, scene, pmap, views,
+                                              reference)  # before compiling
     run_dir = Path(recipe.output.dir)
     if resume:
         state = ckpt_mod.load(run_dir)  # a missing checkpoint fails before compiling too
@@ -262,7 +260,7 @@ def optimize(recipe: Recipe | str | Path | dict, resume: bool = False,
     (run_dir / "frames").mkdir(parents=True, exist_ok=True)
 
     targets, truth = _targets(recipe, scene, reference, pmap, views, images)
-    truth_meshes = _truth_meshes(recipe, pmap, reference, scene)
+    truth_meshes = _truth_meshes(recipe, pmap, reference, scene, truth_files)
     write_targets(run_dir, targets, [v.name for v in views])
     (run_dir / "recipe_resolved.yaml").write_text(yaml.safe_dump(recipe.resolved_dict(),
                                                                  sort_keys=False))

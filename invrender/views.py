@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from invrender.errors import InvrenderError
-from invrender.geometry.largesteps import weld
+from invrender.geometry.edges import weld
 from invrender.geometry.remesh import manifold_problems
 from invrender.scene.description import Scene, Sensor
 from invrender.scene.props import look_at_matrix
@@ -97,8 +97,8 @@ def read_poses(path: Path) -> list[dict]:
 def _added_sensor(template: Sensor, name: str, to_world: np.ndarray, spec,
                   fov: float | None = None) -> Sensor:
     sensor = copy.deepcopy(template)
-    sensor.type = "perspective" if sensor.type != "perspective" else sensor.type
-    sensor.settings = {} if template.type != "perspective" else sensor.settings
+    if sensor.type != "perspective":  # a pinhole of the template's film: no lens settings
+        sensor.type, sensor.settings = "perspective", {}
     sensor.to_world, sensor.id = to_world, name
     for value, attr in ((spec.fov if fov is None else fov, "fov"), (spec.spp, "spp")):
         if value is not None:
@@ -182,11 +182,13 @@ def batch(n_views: int, per_iteration: int | None, seed: int, iteration: int) ->
     return sorted(rng.choice(n_views, per_iteration, replace=False).tolist())
 
 
-def camera_inside(origin: np.ndarray, vertices: np.ndarray, faces: np.ndarray) -> bool:
-    """Whether a point lies inside a closed mesh (ray parity; an open mesh has no inside)."""
+def cameras_inside(origins: np.ndarray, vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Which of the points (K, 3) lie inside a closed mesh (ray parity; an open mesh has no
+    inside): (K,) bools."""
+    origins = np.asarray(origins, np.float64).reshape(-1, 3)
     welded, welded_faces, _, _ = weld(vertices, faces)
     if manifold_problems(welded_faces):
-        return False
+        return np.zeros(len(origins), bool)
     tri = welded[welded_faces]
     direction = np.array([0.5773502691896258, 0.5780, 0.5766951])  # off every axis
     e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
@@ -194,10 +196,13 @@ def camera_inside(origin: np.ndarray, vertices: np.ndarray, faces: np.ndarray) -
     det = np.einsum("ij,ij->i", e1, p)
     ok = np.abs(det) > 1e-14
     inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-    s = origin - tri[:, 0]
-    u = np.einsum("ij,ij->i", s, p) * inv
-    q = np.cross(s, e1)
-    v = (q @ direction) * inv
-    t = np.einsum("ij,ij->i", e2, q) * inv
-    hits = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0)
-    return bool(hits.sum() % 2)
+    inside = np.zeros(len(origins), bool)
+    for k, origin in enumerate(origins):
+        s = origin - tri[:, 0]
+        u = np.einsum("ij,ij->i", s, p) * inv
+        q = np.cross(s, e1)
+        v = (q @ direction) * inv
+        t = np.einsum("ij,ij->i", e2, q) * inv
+        hits = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0)
+        inside[k] = bool(hits.sum() % 2)
+    return inside

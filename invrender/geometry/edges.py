@@ -27,10 +27,15 @@ class EdgeSet:
         return len(self.v)
 
 
-def weld(vertices: np.ndarray) -> np.ndarray:
-    """For each vertex, the index of the first vertex at the same position."""
-    _, first, inverse = np.unique(vertices, axis=0, return_index=True, return_inverse=True)
-    return first[inverse.reshape(-1)]
+def weld(vertices: np.ndarray, faces: np.ndarray):
+    """Merge vertices with exactly equal coordinates (as Mitsuba's LargeSteps does).
+
+    Returns ``(welded_vertices, welded_faces, index, inverse)``: ``welded = vertices[index]``
+    (the first vertex of each group) and ``vertices == welded[inverse]``.
+    """
+    _, index, inverse = np.unique(vertices, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    return vertices[index], inverse[faces], index, inverse
 
 
 def build_edges(vertices: np.ndarray, faces: np.ndarray, vertex_offsets, meshes) -> EdgeSet:
@@ -40,7 +45,8 @@ def build_edges(vertices: np.ndarray, faces: np.ndarray, vertex_offsets, meshes)
         lo, hi = vertex_offsets[m], vertex_offsets[m + 1]
         in_mesh = np.nonzero((faces[:, 0] >= lo) & (faces[:, 0] < hi))[0]
         local = vertices[lo:hi]
-        rep = weld(local) + lo  # each vertex -> its representative's global index
+        _, _, first, inverse = weld(local, np.zeros((0, 3), np.int64))
+        rep = first[inverse] + lo  # each vertex -> its representative's global index
         own = faces[in_mesh]
         tri = rep[own - lo]
         a = np.concatenate([tri[:, 0], tri[:, 1], tri[:, 2]])

@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse
 
 from invrender.errors import InvrenderError
+from invrender.geometry.edges import weld
 
 
 def check_mesh(vertices, faces, name: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -47,17 +48,6 @@ def check_mesh(vertices, faces, name: str | Path | None = None) -> tuple[np.ndar
         raise InvrenderError(f"face indices must lie in [0, {len(v)}), found "
                              f"{int(f.min())}..{int(f.max())}", file=name)
     return v, f
-
-
-def weld(vertices: np.ndarray, faces: np.ndarray):
-    """Merge vertices with exactly equal coordinates, as Mitsuba's LargeSteps does.
-
-    Returns ``(welded_vertices, welded_faces, index, inverse)``: ``welded = vertices[index]``
-    (the first vertex of each group) and ``vertices == welded[inverse]``.
-    """
-    _, index, inverse = np.unique(vertices, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    return vertices[index], inverse[faces], index, inverse
 
 
 def mesh_laplacian(n_vertices: int, faces: np.ndarray, lambda_: float):

@@ -353,6 +353,14 @@ def transformed(mesh: MeshData, to_world: np.ndarray) -> MeshData:
     return replace(mesh, vertices=mesh.vertices @ linear.T + offset, normals=normals)
 
 
+def read_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices, faces) of an OBJ or PLY file as the scene loader reads it, in the file's
+    own coordinates (no to_world)."""
+    path = Path(path)
+    data = (read_obj if path.suffix.lower() == ".obj" else read_ply)(path)
+    return np.asarray(data.vertices, np.float64), np.asarray(data.faces, np.int64)
+
+
 def shading_normals(mesh) -> np.ndarray:
     """A smooth mesh's vertex normals now: those it was given, carried along by its latent
     pose (as Mitsuba's ``to_world`` carries them), or, once its vertex positions were set,

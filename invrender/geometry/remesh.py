@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from invrender.errors import InvrenderError
-from invrender.geometry.largesteps import check_mesh, weld
+from invrender.geometry.edges import weld
+from invrender.geometry.largesteps import check_mesh
 
 _HINT = "remeshing needs a closed, manifold mesh; repair it (e.g. trimesh.repair) or leave " \
         "remesh out"
