@@ -22,7 +22,7 @@ from invrender.emitters import selection
 from invrender.emitters.registry import EMITTERS
 from invrender.errors import InvrenderError
 from invrender.filters.registry import FILTERS
-from invrender.geometry.bvh import Bvh, build_bvh
+from invrender.geometry.bvh import Bvh, build_bvh, refit_bvh, sah_cost
 from invrender.geometry.mesh import shading_normals
 from invrender.program import Config, Program, program
 from invrender.scene.description import Source
@@ -43,6 +43,9 @@ from invrender.state import (
 )
 from invrender.textures import uv_map
 from invrender.textures.registry import TEXTURES
+
+#: A refitted BVH is rebuilt once its surface-area cost exceeds this times its cost when built.
+REBUILD_COST = 1.25
 
 
 def _flat(a, dtype) -> np.ndarray:
@@ -178,6 +181,7 @@ class Engine:
         self.vertices = None  # what the vtx field holds, (N, 3) float64
         self._params = None  # what the params field holds
         self.boundary = None  # (layout, the silhouette sampler with its edge cache)
+        self._bvh = None  # (the faces it is over, the tree, its cost when built)
 
     @property
     def scene(self):
@@ -361,7 +365,7 @@ class Engine:
         real = runtime.current().np_real
         self.vertices = np.array(vertices, np.float64)
         if lay.n_triangles:
-            bvh = build_bvh(self.vertices, lay.faces)
+            bvh = self._bvh_for(self.vertices, lay.faces)
         else:  # an empty scene: no node is visited (counts[0] = 0)
             z = np.zeros(0, np.int32)
             bvh = Bvh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.float32), z, z, z, z)
@@ -389,6 +393,20 @@ class Engine:
             _flat(bvh.prim_index, np.int32),
             _flat(np.concatenate(cdf_all) if cdf_all else [], real), _flat(em_floats, real),
             np.array(self._counts, np.int32))
+
+    def _bvh_for(self, vertices: np.ndarray, faces: np.ndarray) -> Bvh:
+        """The previous tree refitted while its cost stays within REBUILD_COST of what it
+        cost when built, else a new build. Which tree it is does not change any hit (closest hits
+        break ties by triangle id), so a resumed run sees the same images."""
+        old = self._bvh
+        if old is not None and old[0] is faces:
+            bvh = refit_bvh(old[1], vertices, faces)
+            if sah_cost(bvh) <= REBUILD_COST * old[2]:
+                self._bvh = (faces, bvh, old[2])
+                return bvh
+        bvh = build_bvh(vertices, faces)
+        self._bvh = (faces, bvh, sah_cost(bvh))
+        return bvh
 
     def upload_normals(self) -> None:
         """The shading normals again (forward-mode geometry derivatives recompute them)."""

@@ -8,6 +8,8 @@ from invrender.geometry.bvh import (
     build_bvh,
     intersect_bruteforce,
     intersect_bvh_numpy,
+    refit_bvh,
+    sah_cost,
 )
 
 
@@ -207,3 +209,26 @@ def test_large_build_invariants():
     # A handful of rays still agree with brute force on the big tree.
     origins, dirs = random_rays(10, 10, vertices, faces, aimed=1.0)
     assert_same_hits(bvh, vertices, faces, origins, dirs)
+
+
+def test_refit_of_unmoved_mesh_is_the_build():
+    vertices, faces = random_soup(300, 5)
+    bvh = build_bvh(vertices, faces)
+    same = refit_bvh(bvh, vertices, faces)
+    assert np.array_equal(same.lo, bvh.lo) and np.array_equal(same.hi, bvh.hi)
+    assert sah_cost(same) == sah_cost(bvh)
+
+
+def test_refit_after_motion_is_conservative_and_hits_alike():
+    """A tree built for one soup and refitted to a moved one: valid boxes (every triangle in
+    its leaf, children in parents) and the brute-force hits; a badly fitting tree costs
+    more than a fresh build."""
+    vertices, faces = random_soup(300, 6)
+    bvh = build_bvh(vertices, faces)
+    moved = vertices + 0.3 * np.random.default_rng(7).standard_normal(vertices.shape)
+    refit = refit_bvh(bvh, moved, faces)
+    check_invariants(refit, moved, faces, leaf_size=4)
+    origins, dirs = random_rays(200, 8, moved, faces)
+    t, _ = assert_same_hits(refit, moved, faces, origins, dirs)
+    assert np.isfinite(t).mean() > 0.4
+    assert sah_cost(refit) > 1.25 * sah_cost(build_bvh(moved, faces))

@@ -267,6 +267,36 @@ def _flatten_preorder(levels, order: np.ndarray) -> Bvh:
     )
 
 
+def refit_bvh(bvh: Bvh, vertices: np.ndarray, faces: np.ndarray) -> Bvh:
+    """The same tree with its boxes fitted to moved vertices (same faces): a fraction of a
+    build's cost, for meshes that an optimisation deforms step by step. Boxes are as
+    conservative as a build's (equal to them when nothing moved); the tree's quality decays
+    as the mesh moves away from the one it was built for (see ``sah_cost``)."""
+    tri = np.asarray(vertices, np.float64)[np.asarray(faces)[bvh.prim_index]]
+    m, k = len(bvh.prim_index), bvh.num_nodes
+    # triangle boxes in leaf order, one spare row so that a range may end at m
+    lo = np.vstack([_round32(tri.min(axis=1), down=True), np.zeros((1, 3), np.float32)])
+    hi = np.vstack([_round32(tri.max(axis=1), down=False), np.zeros((1, 3), np.float32)])
+    start = bvh.prim_start.astype(np.int64)
+    skip = bvh.skip.astype(np.int64)
+    # a subtree's triangles are contiguous and end where the next node in preorder starts
+    end = np.where(skip < k, start[np.minimum(skip, k - 1)], m)
+    bounds = np.stack([start, end], axis=1).ravel()
+    node_lo = np.minimum.reduceat(lo, bounds, axis=0)[0::2]
+    node_hi = np.maximum.reduceat(hi, bounds, axis=0)[0::2]
+    node_lo, node_hi = _pad_boxes(node_lo, node_hi)
+    return Bvh(node_lo, node_hi, bvh.skip, bvh.prim_start, bvh.prim_count, bvh.prim_index)
+
+
+def sah_cost(bvh: Bvh) -> float:
+    """The surface-area cost of the tree relative to its root box: expected boxes tested
+    plus triangles tested per ray through the root; compares a refitted tree with a build."""
+    area = _half_area(bvh.lo.T, bvh.hi.T)
+    if not len(area) or area[0] <= 0:
+        return 0.0
+    return float((area.sum() + (area * bvh.prim_count).sum()) / area[0])
+
+
 def _moller_trumbore(v0, v1, v2, o, d, t_min):
     """Ray-triangle distances (inf on a miss), broadcasting over leading axes.
 

@@ -94,7 +94,8 @@ def traverse(g: ti.template(), o: vec3, d: vec3, tmin, tmax, skip_a: ti.i32, ski
                 if tri != skip_a and tri != skip_b:
                     v0, v1, v2 = triangle(g, tri)
                     t, b1, b2 = ray_triangle(o, d, v0, v1, v2)
-                    if t > tmin and t < best_t:
+                    # ties go to the lower id, so the hit does not depend on the tree
+                    if t > tmin and (t < best_t or (t == best_t and tri < best_tri)):
                         best_tri, best_t, best_b1, best_b2 = tri, t, b1, b2
             if ti.static(any_hit):
                 if best_tri >= 0:

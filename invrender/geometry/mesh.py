@@ -385,13 +385,16 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     valid = length[:, 0] > 0
     face_normal = np.where(valid[:, None], face_normal / np.where(valid, length[:, 0], 1)[:, None],
                            0.0)
-    sums = np.zeros_like(vertices, dtype=np.float64)
+    angles = []
     for i in range(3):
         edge_a = corners[:, (i + 1) % 3] - corners[:, i]
         edge_b = corners[:, (i + 2) % 3] - corners[:, i]
         cosine = np.einsum("ij,ij->i", _unit_rows(edge_a), _unit_rows(edge_b))
-        angle = np.arccos(np.clip(cosine, -1.0, 1.0))
-        np.add.at(sums, faces[:, i], face_normal * angle[:, None])
+        angles.append(np.arccos(np.clip(cosine, -1.0, 1.0)))
+    weighted = face_normal[None] * np.stack(angles)[..., None]  # (corner, M, 3)
+    ids = np.asarray(faces).T.ravel()  # corner-major, the order the sums are taken in
+    sums = np.stack([np.bincount(ids, weighted[..., c].ravel(), len(vertices))
+                     for c in range(3)], axis=1)
     length = np.linalg.norm(sums, axis=1, keepdims=True)
     return np.where(length > 0, sums / np.where(length > 0, length, 1.0), [1.0, 0.0, 0.0])
 
