@@ -5,6 +5,11 @@ boundary terms and with the camera's silhouettes alone.
 
     MITSUBA_TUTORIALS=/work/tutorials .venv/bin/python bench/pose_gradient_noise.py \
         [--seeds 16] [--offset 0.01] [--angle 1]
+
+Measured 2026-12-01 (2-core AMD EPYC), 12 seeds, all boundary terms: at 0.01 off in x the
+x-gradient is 0.0139 +- sd 0.0040 (Mitsuba 0.0137 +- 0.0020), at the truth -0.0009 +- 0.0043
+(Mitsuba 0.0011 +- 0.0025); the largest of 12 is at most 5.5x the median (before the shadow
+samples carried the receiver term with the occluder's: about 1 in 60 was 100-200x).
 """
 
 import argparse
@@ -50,7 +55,8 @@ def main() -> None:
             mean, sd = g.mean(0), g.std(0, ddof=1)
             ratio = np.abs(g).max(0) / np.median(np.abs(g), 0)
             print(f"{mode:8s} {label:10s} mean {np.array2string(mean, precision=6)} "
-                  f"sd {np.array2string(sd, precision=6)} max/median {np.array2string(ratio, precision=1)}")
+                  f"sd {np.array2string(sd, precision=6)} "
+                  f"max/median {np.array2string(ratio, precision=1)}")
 
 
 if __name__ == "__main__":
