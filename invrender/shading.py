@@ -19,6 +19,7 @@ from invrender.warp import coordinate_system
 
 vec2 = ti.math.vec2
 vec3 = ti.math.vec3
+TO_VIEWER_EPS = 6e-6  # Mitsuba's 100 float32 epsilons
 
 
 @ti.func
@@ -70,8 +71,22 @@ def shading_point(g: ti.template(), tri: ti.i32, b1, b2, x: vec3, ng: vec3,
     """The shading point at x on triangle ``tri`` (unit geometric normal ng), lit towards
     the world direction wi (unit, pointing away from the surface for a front hit). BSDFs
     see the shading frame only, as in Mitsuba."""
+    return silhouette_shading_point(g, tri, b1, b2, x, ng, wi, 0)
+
+
+@ti.func
+def silhouette_shading_point(g: ti.template(), tri: ti.i32, b1, b2, x: vec3, ng: vec3,
+                             wi: vec3, to_viewer):
+    """``shading_point``; with ``to_viewer`` its normal, where it faces away from wi (as an
+    interpolated normal can near a silhouette, where a diffuse surface would then be black),
+    is turned to wi's side: Mitsuba's correction of the inner side of silhouette samples
+    (direct_projective's sample_radiance_difference)."""
     bsdf = g.tri_bsdf[tri]
     n = shading_normal(g, tri, b1, b2, ng)
+    if to_viewer:
+        alpha = -n.dot(wi)
+        if alpha > -TO_VIEWER_EPS:
+            n = (n - (alpha + TO_VIEWER_EPS) * -wi).normalized()
     if g.bsdf_ints[BSDF_INTS * bsdf] and n.dot(wi) < 0.0:  # twosided
         n = -n
         back = g.bsdf_ints[BSDF_INTS * bsdf + 1]

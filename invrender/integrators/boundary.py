@@ -93,9 +93,11 @@ class BoundarySamples:
 
 
 def side_points(x: np.ndarray, normal: np.ndarray, edges: EdgeSet, ids: np.ndarray,
-                vertices: np.ndarray, faces: np.ndarray, cam) -> np.ndarray:
+                vertices: np.ndarray, faces: np.ndarray, cam) -> tuple[np.ndarray, np.ndarray]:
     """The film points (S, 2 sides, 2) whose camera paths estimate the radiance either side
-    of the edge points x (S, 2) on edges ``ids``: the -normal side, then the +normal side.
+    of the edge points x (S, 2) on edges ``ids``: the -normal side, then the +normal side;
+    and (S, 2) which of them are a silhouette's front face, whose shading normal the path
+    turns to the camera as Mitsuba does (``shading.silhouette_shading_point``).
 
     A side that shows one of the edge's faces (a crease's face on that side, a
     silhouette's front face, a boundary edge's face) takes x moved towards the centroid of
@@ -120,12 +122,14 @@ def side_points(x: np.ndarray, normal: np.ndarray, edges: EdgeSet, ids: np.ndarr
     facing = np.einsum("sfj,sj->sf", n, cam.origin - vertices[edges.v[ids, 0]]) > 0
     silhouette = (face[:, 1] >= 0) & (facing[:, 0] != facing[:, 1])
     shown = ok & ~(silhouette[:, None] & ~facing)  # a silhouette shows its front face
+    to_viewer = np.zeros((len(x), 2), bool)
     for k in range(2):
         for side, sign in ((0, -1.0), (1, 1.0)):
             move = shown[:, k] & (np.sign(height[:, k]) == sign)
             mu = np.minimum(EPS / np.abs(height[move, k]), 0.5)[:, None]
             out[move, side] = x[move] + mu * (centroid[move, k] - x[move])
-    return out
+            to_viewer[:, side] |= move & silhouette
+    return out, to_viewer
 
 
 def _scatter(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -213,10 +217,11 @@ class PrimaryBoundary:
                            kind="stable")
         e, s, x, normal = e[order], s[order], x[order], normal[order]
         points = np.empty((2 * len(e), 2))
-        sides = side_points(x, normal, edges, ids[e], vertices, faces, cam)
+        sides, front = side_points(x, normal, edges, ids[e], vertices, faces, cam)
         points[0::2] = sides[:, 0]  # inner side (-normal)
         points[1::2] = sides[:, 1]
-        radiance = self.tracer.radiance_at(points, seed, sensor, max_depth, rr_depth)
+        radiance = self.tracer.radiance_at(points, seed, sensor, max_depth, rr_depth,
+                                           front.ravel())
         delta = radiance[0::2].astype(np.float64) - radiance[1::2]
         # world position of each clipped endpoint, for the projection Jacobian
         jq0 = cam.jacobian(q0[e])

@@ -31,7 +31,7 @@ from invrender.shading import (
     bsdf_pdf,
     bsdf_sample,
     bsdf_smooth,
-    shading_point,
+    silhouette_shading_point,
     surface_uv,
 )
 from invrender.warp import power_heuristic
@@ -63,14 +63,15 @@ def film_point(key: ti.u32, px: ti.i32, py: ti.i32):
 def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, tmax0,
                skip0: ti.i32, depth0: ti.i32, max_depth: ti.i32, rr_depth: ti.i32,
                first_emission: ti.i32, record: ti.i32, n: ti.i32, i: ti.i32,
-               rec_vertices: ti.i32) -> vec3:
+               rec_vertices: ti.i32, to_viewer: ti.i32) -> vec3:
     """Radiance arriving at o0 along -d0 from a path whose next vertex is number ``depth0``
     (0 for a camera ray), whose first segment ends at tmax0 (a sensor's far clip: beyond
     it the ray escapes, as in Mitsuba). Without ``first_emission`` the emission that this
     first segment finds is left out: the reflected radiance of the surface it hits, which
     the indirect visibility term needs. With ``record`` it writes sample i's records (n
     samples in the pass, at most ``rec_vertices`` vertices each; a longer path sets the
-    overflow count)."""
+    overflow count). ``to_viewer`` turns the first vertex's shading normal to the camera
+    (``silhouette_shading_point``), for the inner side of a silhouette sample."""
     rec = g.rec
     o, d, tmin, skip, depth = o0, d0, tmin0, skip0, depth0
     radiance = vec3(0.0)
@@ -141,7 +142,7 @@ def trace_path(g: ti.template(), key: ti.u32, o0: vec3, d0: vec3, tmin0, tmax0,
         if depth + 1 >= max_depth:
             break
 
-        sp = shading_point(g, tri, b1, b2, x, ng, -d)
+        sp = silhouette_shading_point(g, tri, b1, b2, x, ng, -d, to_viewer and depth == 0)
         base = sampler.DIM_BOUNCE_BASE + depth * sampler.DIM_STRIDE
         eps = ray_epsilon(x)
 
@@ -213,7 +214,8 @@ class PathTracer:
             count: ti.i32, row0: ti.i32, n: ti.i32, max_depth: ti.i32, rr_depth: ti.i32,
             record: ti.i32, rec_vertices: ti.i32, points: ti.types.ndarray()):
         """n paths of the given mode (see the module docstring) into g.sample_radiance;
-        ``points`` (n, 2) are the film points of the POINTS mode."""
+        ``points`` (n, 3) are the film points of the POINTS mode and their flags: 1 turns
+        the first vertex's shading normal to the camera (the inner side of a silhouette)."""
         g = self.g
         for j in range(n):
             o = vec3(0.0)
@@ -225,6 +227,7 @@ class PathTracer:
             first_emission = 1
             key = ti.u32(0)
             active = 1
+            to_viewer = 0
             if mode == RAYS:
                 active = ti.select(g.rays_info[j][0] >= 0, 1, 0)  # rows without a ray: 0
                 o = g.rays_o[j]
@@ -245,6 +248,7 @@ class PathTracer:
                     key = sampler.sample_key(seed, ti.u32(j // 2), ti.u32(0x5EED))
                     fx = points[j, 0]
                     fy = points[j, 1]
+                    to_viewer = ti.cast(points[j, 2], ti.i32)
                 o, d, tmin, tmax = generate_ray(g, sensor, key, fx, fy)
                 if record:
                     g.rec.ray_o[j] = o
@@ -253,8 +257,8 @@ class PathTracer:
             radiance = vec3(0.0)
             if active:
                 radiance = trace_path(g, key, o, d, tmin, tmax, skip, depth0, max_depth,
-                                      rr_depth,
-                                      first_emission, record, n, j, rec_vertices)
+                                      rr_depth, first_emission, record, n, j, rec_vertices,
+                                      to_viewer)
             for c in ti.static(range(3)):
                 g.sample_radiance[3 * j + c] = radiance[c]
 
@@ -272,7 +276,7 @@ class Tracer:
     def __init__(self, g):
         self.g = g
         self.kernel = g.kernels(PathTracer)
-        self._no_points = np.zeros((1, 2), runtime.current().np_real)
+        self._no_points = np.zeros((1, 3), runtime.current().np_real)
 
     def grid(self, sensor: int, width: int, seed: int, first: int, count: int, row0: int,
              rows: int, max_depth: int, rr_depth: int, record: bool = False,
@@ -282,8 +286,12 @@ class Tracer:
                         int(record), rec_vertices, self._no_points)
 
     def radiance_at(self, points: np.ndarray, seed: int, sensor: int, max_depth: int,
-                    rr_depth: int) -> np.ndarray:
-        """One camera path through each film point (P, 2), pairs sharing random numbers."""
+                    rr_depth: int, to_viewer: np.ndarray | None = None) -> np.ndarray:
+        """One camera path through each film point (P, 2), pairs sharing random numbers;
+        where ``to_viewer`` (P,) is true, with the first shading normal turned to the
+        camera (``silhouette_shading_point``)."""
+        flags = np.zeros((len(points), 1)) if to_viewer is None else to_viewer[:, None]
+        points = np.concatenate([points, flags], axis=1)
         out = np.zeros((len(points), 3), runtime.current().np_real)
         chunk_size = self.g.state.capacity.samples  # points per launch
         for lo in range(0, len(points), chunk_size):
