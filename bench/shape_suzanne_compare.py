@@ -55,7 +55,7 @@ def run_ours(args, out: Path) -> dict:
         f"target.render.spp={args.ref_spp}", f"iterations={total}",
         f"step_per_view={args.iterations}",
         f"params.shape.vertex_positions.remesh.at=[{args.iterations}]",
-        f"output.dir={out}", f"output.frame_every={args.iterations}"])
+        f"output.dir={out}", f"output.frame_every={args.iterations}", *args.set])
     t0 = time.perf_counter()
     result = optimize(recipe)
     wall = time.perf_counter() - t0
@@ -87,6 +87,8 @@ def main() -> int:
     p.add_argument("--iterations2", type=int, default=100)
     p.add_argument("--only", choices=("both", "mitsuba", "invrender"), default="both")
     p.add_argument("--out", type=Path, default=ROOT / "runs" / "shape_suzanne_compare")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key of our recipe, as `invrender optimize --set`")
     args = p.parse_args()
     tutorials = os.environ.get("MITSUBA_TUTORIALS")
     if not tutorials:
