@@ -45,16 +45,19 @@ class Splat:
 
     def to_image(self, values: np.ndarray, n_pixels: int) -> np.ndarray:
         """sum over samples of factor * values (S, 3), as an (n_pixels, 3) image."""
-        ok = self.pixels >= 0
-        contrib = self.factors[..., None] * values[:, None, :]
-        return _scatter(self.pixels[ok], contrib[ok], n_pixels)
+        pix = np.where(self.pixels >= 0, self.pixels, n_pixels).ravel()  # -1: a spare bin
+        return np.stack([np.bincount(pix, (self.factors * values[:, c, None]).ravel(),
+                                     minlength=n_pixels + 1)[:n_pixels] for c in range(3)], 1)
 
     def from_image(self, image: np.ndarray) -> np.ndarray:
-        """The transpose: per sample, sum over its pixels of factor * image[pixel] (S, 3)."""
-        flat = image.reshape(-1, 3)
-        gathered = flat[np.maximum(self.pixels, 0)] * np.where(self.pixels >= 0,
-                                                                self.factors, 0.0)[..., None]
-        return gathered.sum(1)
+        """The transpose: per sample, sum over its pixels of factor * image[pixel] (S, 3),
+        one filter tap at a time (no (S, F, 3) temporary)."""
+        flat = np.vstack([image.reshape(-1, 3), np.zeros((1, 3))])  # the row of pixel -1
+        pix = np.where(self.pixels >= 0, self.pixels, len(flat) - 1)
+        out = np.zeros((len(pix), 3))
+        for f in range(pix.shape[1]):
+            out += self.factors[:, f, None] * flat[pix[:, f]]
+        return out
 
 
 @dataclass
