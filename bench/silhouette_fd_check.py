@@ -29,16 +29,13 @@ being an edge, and no edge sampler sees it; the correction stands in for it.
 """
 
 import argparse
-import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from silhouette_check_scene import SPHERE, check_scene_xml  # bench/, beside this script
 
 import invrender
-from invrender.scene.props import look_at_matrix
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -50,23 +47,10 @@ def main() -> None:
     p.add_argument("--fd-spp", type=int, default=1024)
     p.add_argument("--param", default="shape.translate")
     args = p.parse_args()
-    text = (ROOT / "scenes" / "shape_blob.xml").read_text()
-    text = text.replace('<rfilter type="gaussian"/>', f'<rfilter type="{args.filter}"/>')
-    text = text.replace('value="assets/', f'value="{ROOT / "scenes" / "assets"}/')
-    if args.flat:
-        text = text.replace('<bsdf type="diffuse"/>',
-                            '<boolean name="face_normals" value="true"/><bsdf type="diffuse"/>')
-    if args.emitter == "constant":
-        text = re.sub(r'<emitter type="envmap" id="sky">.*?</emitter>',
-                      '<emitter type="constant" id="sky"><rgb name="radiance" '
-                      'value="0.3, 0.5, 0.9"/></emitter>', text, flags=re.S)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scene.xml"
-        path.write_text(text)
-        scene = invrender.load_scene(path, res=48, mesh=str(ROOT / "scenes" / "assets" /
-                                                             "start_sphere.ply"))
-    scene.sensors[0].to_world = look_at_matrix(np.array([3.0, 1.5, 3.5]), np.zeros(3),
-                                               np.array([0.0, 1.0, 0.0]))
+        path.write_text(check_scene_xml(args.filter, args.flat, args.emitter))
+        scene = invrender.load_scene(path, res=48, mesh=str(SPHERE))
     pm = invrender.ParameterMap(scene)
     d = np.array([1.0, 0.0, 0.0])
     w = np.random.default_rng(1).uniform(0.5, 1.5, (48, 48, 3))

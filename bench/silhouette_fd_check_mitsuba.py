@@ -40,7 +40,6 @@ AD matches FD.
 """
 
 import argparse
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -50,8 +49,7 @@ import mitsuba as mi
 import numpy as np
 
 mi.set_variant("llvm_ad_rgb")
-
-ROOT = Path(__file__).resolve().parents[1]
+from silhouette_check_scene import SPHERE, check_scene_xml  # noqa: E402  (bench/)
 
 
 def disable_wrong_side_clamp() -> None:
@@ -75,22 +73,10 @@ def disable_wrong_side_clamp() -> None:
 
 
 def load(args) -> mi.Scene:
-    text = (ROOT / "scenes" / "shape_blob.xml").read_text()
-    text = text.replace('<rfilter type="gaussian"/>', f'<rfilter type="{args.filter}"/>')
-    text = text.replace('value="assets/', f'value="{ROOT / "scenes" / "assets"}/')
-    text = text.replace('origin="0, 0, 5"', 'origin="3, 1.5, 3.5"')
-    if args.flat:
-        text = text.replace('<bsdf type="diffuse"/>',
-                            '<boolean name="face_normals" value="true"/><bsdf type="diffuse"/>')
-    if args.emitter == "constant":
-        text = re.sub(r'<emitter type="envmap" id="sky">.*?</emitter>',
-                      '<emitter type="constant" id="sky"><rgb name="radiance" '
-                      'value="0.3, 0.5, 0.9"/></emitter>', text, flags=re.S)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "scene.xml"
-        path.write_text(text)
-        return mi.load_file(str(path), res=48, spp=args.spp,
-                            mesh=str(ROOT / "scenes" / "assets" / "start_sphere.ply"))
+        path.write_text(check_scene_xml(args.filter, args.flat, args.emitter))
+        return mi.load_file(str(path), res=48, spp=args.spp, mesh=str(SPHERE))
 
 
 def main() -> None:
