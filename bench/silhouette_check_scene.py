@@ -3,6 +3,7 @@ counterpart bench/silhouette_fd_check_mitsuba.py), as XML text both renderers lo
 start sphere of scenes/shape_blob.xml under its environment, seen from (3, 1.5, 3.5).
 Plain Python, so that the Mitsuba venv can import it too."""
 
+import argparse
 import re
 from pathlib import Path
 
@@ -26,3 +27,13 @@ def check_scene_xml(rfilter: str, flat: bool, emitter: str) -> str:
                       '<emitter type="constant" id="sky"><rgb name="radiance" '
                       'value="0.3, 0.5, 0.9"/></emitter>', text, flags=re.S)
     return text
+
+
+def check_arguments(description: str) -> argparse.ArgumentParser:
+    """The options both checks share: the scene's variant and the number of runs."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--filter", choices=("box", "gaussian"), default="box")
+    p.add_argument("--flat", action="store_true")
+    p.add_argument("--emitter", choices=("envmap", "constant"), default="envmap")
+    p.add_argument("--runs", type=int, default=16)
+    return p

@@ -28,22 +28,21 @@ curve where the shading normal turns away from the camera moves with the mesh wi
 being an edge, and no edge sampler sees it; the correction stands in for it.
 """
 
-import argparse
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from silhouette_check_scene import SPHERE, check_scene_xml  # bench/, beside this script
+from silhouette_check_scene import (  # bench/, beside this script
+    SPHERE,
+    check_arguments,
+    check_scene_xml,
+)
 
 import invrender
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--filter", choices=("box", "gaussian"), default="box")
-    p.add_argument("--flat", action="store_true")
-    p.add_argument("--emitter", choices=("envmap", "constant"), default="envmap")
-    p.add_argument("--runs", type=int, default=16)
+    p = check_arguments(__doc__.splitlines()[0])
     p.add_argument("--fd-spp", type=int, default=1024)
     p.add_argument("--param", default="shape.translate")
     args = p.parse_args()

@@ -39,7 +39,6 @@ integrators sample only visibility silhouettes, not the shading creases of face 
 AD matches FD.
 """
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -49,7 +48,7 @@ import mitsuba as mi
 import numpy as np
 
 mi.set_variant("llvm_ad_rgb")
-from silhouette_check_scene import SPHERE, check_scene_xml  # noqa: E402  (bench/)
+from silhouette_check_scene import SPHERE, check_arguments, check_scene_xml  # noqa: E402  (bench/)
 
 
 def disable_wrong_side_clamp() -> None:
@@ -80,11 +79,7 @@ def load(args) -> mi.Scene:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--filter", choices=("box", "gaussian"), default="box")
-    p.add_argument("--flat", action="store_true")
-    p.add_argument("--emitter", choices=("envmap", "constant"), default="envmap")
-    p.add_argument("--runs", type=int, default=16)
+    p = check_arguments(__doc__.splitlines()[0])
     p.add_argument("--spp", type=int, default=64, help="sppc = sppp = sppi of the AD runs")
     p.add_argument("--fd-spp", type=int, default=1024)
     p.add_argument("--save-primal", default=None, help="write a 1024 spp primal .npy here")
