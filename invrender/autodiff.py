@@ -327,6 +327,10 @@ class DiffRenderer:
         n_pixels = self.width * self.height
         with runtime.fast_compile():
             g.state.clear_film(n_pixels)
+            if g.smooth_normals:  # the normals' duals of an earlier geometry derivative
+                # (``_normal_duals`` leaves them, and the fields are shared by every scene)
+                # would be read as this tangent's: only a vertex tangent sets them again
+                g.kernels(VertexNormals).clear(self.engine.layout.n_vertices)
         boundary = np.zeros((self.height, self.width, 3))
         inv_weight = self._weights(seed, spp)
         for p, vertices in self._each_pass(seed, spp, rr_depth):

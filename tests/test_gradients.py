@@ -111,6 +111,20 @@ def pmap_kind(scene, param):
     return invrender.ParameterMap(scene).parameter(param).kind
 
 
+def test_a_geometry_derivative_leaves_no_normal_duals_behind():
+    """Forward mode on the vertices of smooth meshes gives the shading normals duals (their
+    recompute's derivative); a later colour derivative, of this scene or of another one in
+    the same fields, must not read them as its own. They were left behind: after
+    test_boundary.py's tessellated light, the green wall's derivative image of
+    test_gradient_reference.py was off by up to 22 standard errors."""
+    scene = shared("cbox.xml", max_depth=3)
+    green = dict(param="green.reflectance.value", spp=2, seed=1)
+    before = invrender.grad_image(scene, **green)
+    invrender.grad_image(scene, "smallbox.rotate", [0, 1, 0], spp=2, seed=1, boundary=False)
+    after = invrender.grad_image(scene, **green)
+    np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-6 * np.abs(before).max())
+
+
 def test_unknown_parameter_suggests_close_names():
     scene = load("cbox.xml")
     with pytest.raises(InvrenderError, match="did you mean red.reflectance.value"):
