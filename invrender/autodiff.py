@@ -327,25 +327,28 @@ class DiffRenderer:
         n_pixels = self.width * self.height
         with runtime.fast_compile():
             g.state.clear_film(n_pixels)
-            if g.smooth_normals:  # the normals' duals of an earlier geometry derivative
-                # (``_normal_duals`` leaves them, and the fields are shared by every scene)
-                # would be read as this tangent's: only a vertex tangent sets them again
-                g.kernels(VertexNormals).clear(self.engine.layout.n_vertices)
         boundary = np.zeros((self.height, self.width, 3))
         inv_weight = self._weights(seed, spp)
-        for p, vertices in self._each_pass(seed, spp, rr_depth):
-            with runtime.fast_compile():
-                self.replay.clear_derivatives(self.n_samples(p), vertices, True, True)
-                if field == "vtx" and g.smooth_normals:  # their duals; values stay given
-                    self._normal_duals(tangent)
-                with Tangent(g.state, field, tangent):
-                    self._replay_forward(p, vertices)
-                self.film.splat(rec.emitted.dual, g.image.dual, *self._splat_args(seed, p))
-            if field == "vtx":
-                b = self.boundary_samples(moving, seed, p, spp, rr_depth, vertices)
-                if b is not None:
-                    boundary += b.forward(tangent.reshape(-1, 3), boundary.shape,
-                                          self.splat(b.film, inv_weight, spp))
+        try:
+            for p, vertices in self._each_pass(seed, spp, rr_depth):
+                with runtime.fast_compile():
+                    self.replay.clear_derivatives(self.n_samples(p), vertices, True, True)
+                    if field == "vtx" and g.smooth_normals:  # their duals; values stay given
+                        self._normal_duals(tangent)
+                    with Tangent(g.state, field, tangent):
+                        self._replay_forward(p, vertices)
+                    self.film.splat(rec.emitted.dual, g.image.dual, *self._splat_args(seed, p))
+                if field == "vtx":
+                    b = self.boundary_samples(moving, seed, p, spp, rr_depth, vertices)
+                    if b is not None:
+                        boundary += b.forward(tangent.reshape(-1, 3), boundary.shape,
+                                              self.splat(b.film, inv_weight, spp))
+        finally:
+            if field == "vtx" and g.smooth_normals:  # the normals' duals ``_normal_duals``
+                # set: the fields are shared by every scene, and a later tangent of another
+                # field would read them as its own
+                with runtime.fast_compile():
+                    g.kernels(VertexNormals).clear(self.engine.layout.n_vertices)
         return (self._image(dual=True) + boundary).astype(np.float32)
 
     def _normal_duals(self, tangent: np.ndarray) -> None:
