@@ -96,9 +96,10 @@ class BoundarySamples:
 
 
 def side_points(x: np.ndarray, normal: np.ndarray, edges: EdgeSet, ids: np.ndarray,
-                vertices: np.ndarray, faces: np.ndarray, cam) -> tuple[np.ndarray, np.ndarray]:
+                e: np.ndarray, vertices: np.ndarray, faces: np.ndarray,
+                cam) -> tuple[np.ndarray, np.ndarray]:
     """The film points (S, 2 sides, 2) whose camera paths estimate the radiance either side
-    of the edge points x (S, 2) on edges ``ids``: the -normal side, then the +normal side;
+    of the edge points x (S, 2) on edges ``ids[e]``: the -normal side, then the +normal side;
     and (S, 2) which of them are a silhouette's front face, whose shading normal the path
     turns to the camera as Mitsuba does (``shading.silhouette_shading_point``).
 
@@ -112,19 +113,22 @@ def side_points(x: np.ndarray, normal: np.ndarray, edges: EdgeSet, ids: np.ndarr
     silhouette, which a crease's samples then counted as their own jump (d/dx 5-10 % too
     high on the 1280-face sphere of bench/silhouette_fd_check.py)."""
     out = np.stack([x - EPS * normal, x + EPS * normal], 1)
-    face, opposite = edges.faces[ids], edges.opposite[ids]  # (S, 2)
-    ends = cam.to_camera(vertices[edges.v[ids]])  # (S, 2 ends, 3)
-    corner = cam.to_camera(vertices[np.maximum(opposite, 0)])  # (S, 2 faces, 3)
+    # per edge (E): its faces' projected centroids, which faces a side can show
+    face, opposite = edges.faces[ids], edges.opposite[ids]  # (E, 2)
+    ends = cam.to_camera(vertices[edges.v[ids]])  # (E, 2 ends, 3)
+    corner = cam.to_camera(vertices[np.maximum(opposite, 0)])  # (E, 2 faces, 3)
     ok = (face >= 0) & (corner[..., 2] > cam.near) & np.all(ends[..., 2] > cam.near, 1)[:, None]
     corner[..., 2] = np.where(ok, corner[..., 2], 1.0)  # projected only where ok
     ends[..., 2] = np.where(ok.any(1)[:, None], ends[..., 2], 1.0)
     ends2d = cam.film(ends)
-    centroid = (ends2d.sum(1)[:, None] + cam.film(corner)) / 3  # (S, 2 faces, 2)
-    height = np.einsum("sfj,sj->sf", centroid - x[:, None], normal)
+    centroid = (ends2d.sum(1)[:, None] + cam.film(corner)) / 3  # (E, 2 faces, 2)
     n = face_normals(vertices, faces, face)
-    facing = np.einsum("sfj,sj->sf", n, cam.origin - vertices[edges.v[ids, 0]]) > 0
+    facing = np.einsum("efj,ej->ef", n, cam.origin - vertices[edges.v[ids, 0]]) > 0
     silhouette = (face[:, 1] >= 0) & (facing[:, 0] != facing[:, 1])
     shown = ok & ~(silhouette[:, None] & ~facing)  # a silhouette shows its front face
+    # per sample (S)
+    centroid, shown, silhouette = centroid[e], shown[e], silhouette[e]
+    height = np.einsum("sfj,sj->sf", centroid - x[:, None], normal)
     to_viewer = np.zeros((len(x), 2), bool)
     for k in range(2):
         for side, sign in ((0, -1.0), (1, 1.0)):
@@ -219,12 +223,10 @@ class PrimaryBoundary:
         order = np.argsort(x[:, 1].astype(np.int64) * width + x[:, 0].astype(np.int64),
                            kind="stable")
         e, s, x, normal = e[order], s[order], x[order], normal[order]
-        points = np.empty((2 * len(e), 2))
-        sides, front = side_points(x, normal, edges, ids[e], vertices, faces, cam)
-        points[0::2] = sides[:, 0]  # inner side (-normal)
-        points[1::2] = sides[:, 1]
-        radiance = self.tracer.radiance_at(points, seed, sensor, max_depth, rr_depth,
-                                           front.ravel())
+        sides, front = side_points(x, normal, edges, ids, e, vertices, faces, cam)
+        # pairs (inner side (-normal), outer side), as radiance_at pairs its random numbers
+        radiance = self.tracer.radiance_at(sides.reshape(-1, 2), seed, sensor, max_depth,
+                                           rr_depth, front.ravel())
         delta = radiance[0::2].astype(np.float64) - radiance[1::2]
         # world position of each clipped endpoint, for the projection Jacobian
         jq0 = cam.jacobian(q0[e])
