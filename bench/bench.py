@@ -27,9 +27,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CBOX = ROOT / "scenes" / "cbox.xml"
-# Mitsuba 3.9.1 llvm_ad_rgb on the 2-core CI machine kind (DESIGN.md §7).
-MITSUBA_FORWARD_MSPS = (2.2, 2.6)
-MITSUBA_OPTIMIZE_MS = (113, 122)  # prb, red wall, 1 spp, Adam
 
 
 def worker_forward(arch: str, repeats: int) -> dict:
@@ -271,14 +268,12 @@ def run_case(name: str, arch: str, repeats: int, cache_dir: str) -> dict:
 
 
 def _row(r: dict) -> tuple[str, ...]:
-    """One table row: what was measured, and the ratio to Mitsuba's figures where known."""
+    """One table row: what was measured (ratios to Mitsuba come from ``make bench-compare``,
+    which runs both on this machine in one run)."""
     cold, warm = r.get("cold_compile_s"), r.get("compile_s")
     compile_ = f"{cold:.2f} / {warm:.2f}" if cold is not None and warm is not None else "-"
-    ratio = "-"
     if "msamples_per_s" in r and r["case"].startswith("forward"):
         steady = f"{r['msamples_per_s']:.2f} M samples/s"
-        lo, hi = MITSUBA_FORWARD_MSPS
-        ratio = f"{r['msamples_per_s'] / hi:.2f}-{r['msamples_per_s'] / lo:.2f}x faster"
     elif "msamples_per_s" in r:
         steady = (f"load {r['load_s']:.1f} s, first render {r['first_render_s']:.1f} s, "
                   f"{r['msamples_per_s']:.2f} M samples/s")
@@ -287,11 +282,9 @@ def _row(r: dict) -> tuple[str, ...]:
                   f"{r['native_ms_per_iteration']:.0f} native: {r['overhead_percent']:+.1f} % "
                   f"(target < 10 %); error {r['param_error']:.1e}")
     elif "ms_per_iteration" in r:
-        lo, hi = MITSUBA_OPTIMIZE_MS
         steady = (f"{r['ms_per_iteration']:.0f} ms/it; first it {r['first_iteration_s']:.2f} s "
                   f"warm, {r['cold_first_iteration_s']:.2f} s cold; error "
                   f"{r['param_error']:.1e}")
-        ratio = f"{lo / r['ms_per_iteration']:.2f}-{hi / r['ms_per_iteration']:.2f}x faster"
     elif "first_image_s" in r:
         steady = (f"first image {r['first_image_s']:.2f} s, first gradient "
                   f"{r['first_gradient_s']:.2f} s (budget 0.5 s)")
@@ -302,7 +295,7 @@ def _row(r: dict) -> tuple[str, ...]:
                   f"interior-only ({r['ratio']:.2f}x)")
     else:
         steady = f"{1000 * r['steady_s']:.0f} ms"
-    return (r["case"], r["arch"], compile_, steady, ratio, f"{r['peak_rss_mib']:.0f}")
+    return (r["case"], r["arch"], compile_, steady, f"{r['peak_rss_mib']:.0f}")
 
 
 def main() -> None:
@@ -338,8 +331,7 @@ def main() -> None:
 
     console = Console(width=max(Console().width, 150))  # the table wants a wide page
     table = Table(title=f"invrender benchmarks ({platform.node()}, {os.cpu_count()} cores)")
-    for col in ("case", "arch", "compile cold / warm s", "steady", "vs Mitsuba 3 LLVM (2 cores)",
-                "peak RSS MiB"):
+    for col in ("case", "arch", "compile cold / warm s", "steady", "peak RSS MiB"):
         table.add_column(col)
     for r in results:
         table.add_row(*_row(r))

@@ -181,8 +181,11 @@ class DiffRenderer:
         """1 / the weight each pixel gets from the pass samples (on device and host)."""
         n = self.width * self.height
         inv_weight = np.zeros(n, runtime.current().np_real)
+        todo = passes(self.width, self.height, spp, self.g.state.capacity.samples)
         with runtime.fast_compile():
-            self.film.weights(self.sensor, self.width, self.height, seed & 0xFFFFFFFF, spp)
+            for k, p in enumerate(todo):
+                self.film.weights(self.sensor, self.width, self.height, seed & 0xFFFFFFFF, *p,
+                                  k == len(todo) - 1)
             self.g.state.read_image(np.zeros(0, inv_weight.dtype), np.zeros(0, inv_weight.dtype),
                                     inv_weight)
         return inv_weight.astype(np.float64)

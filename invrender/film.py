@@ -8,7 +8,7 @@ would add in thread order). Film points are recomputed from the sample keys, as 
 kernel drew them.
 
 The derivative passes divide by the weights of their own samples, known before the first
-pass (``weights``): ``splat`` adds a pass's sample values to the replay image and
+pass (``weights``, pass by pass): ``splat`` adds a pass's sample values to the replay image and
 ``splat_transpose`` is its exact transpose, which reverse mode runs on the image gradient.
 """
 
@@ -17,19 +17,57 @@ import taichi as ti
 from invrender import sampler
 from invrender.filters import registry as filters
 from invrender.integrators.path import film_point
+from invrender.state import FILTER_TAPS
 
 vec3 = ti.math.vec3
 
 
 @ti.func
 def sample_weight(g: ti.template(), sensor: ti.i32, seed: ti.u32, px: ti.i32, py: ti.i32,
-                  qx: ti.i32, qy: ti.i32, width: ti.i32, s: ti.i32, box: ti.i32):
-    """Weight in pixel (px, py) of sample s of pixel (qx, qy)."""
-    w = 1.0
-    if not box:
-        key = sampler.sample_key(seed, ti.u32(qy * width + qx), ti.u32(s))
+                  qx: ti.i32, qy: ti.i32, width: ti.i32, s: ti.i32):
+    """Weight in pixel (px, py) of sample s of pixel (qx, qy), for a filter that reaches
+    beyond its own pixel."""
+    key = sampler.sample_key(seed, ti.u32(qy * width + qx), ti.u32(s))
+    fx, fy = film_point(key, qx, qy)
+    return filters.weight(g, sensor, px + 0.5 - fx, py + 0.5 - fy)
+
+
+TAPS = FILTER_TAPS  # per sample: the filter's x weights, then its y weights
+TAP_SIDE = TAPS // 2
+MAX_TAP_RADIUS = (TAP_SIDE - 1) // 2  # footprints up to this (tent, the default gaussian)
+
+
+@ti.func
+def compute_taps(g: ti.template(), sensor: ti.i32, width: ti.i32, seed: ti.u32,
+                 first: ti.i32, count: ti.i32, row0: ti.i32, n: ti.i32, r: ti.i32):
+    """``sample_taps``: the 1D filter weights of each of the pass's n samples towards the
+    pixel columns and rows it reaches, computed once instead of once per pixel (a kernel's
+    first loop; none when the footprint is 0 or too large for the taps)."""
+    for j in range(ti.select(0 < r <= MAX_TAP_RADIUS, n, 0)):
+        pixel = row0 * width + j // count
+        qx = pixel % width
+        qy = pixel // width
+        key = sampler.sample_key(seed, ti.u32(pixel), ti.u32(first + j % count))
         fx, fy = film_point(key, qx, qy)
-        w = filters.weight(g, sensor, px + 0.5 - fx, py + 0.5 - fy)
+        for k in ti.static(range(TAP_SIDE)):
+            if k <= 2 * r:
+                g.sample_taps[TAPS * j + k] = filters.weight_1d(g, sensor,
+                                                                qx - r + k + 0.5 - fx)
+                g.sample_taps[TAPS * j + TAP_SIDE + k] = filters.weight_1d(
+                    g, sensor, qy - r + k + 0.5 - fy)
+
+
+@ti.func
+def pass_weight(g: ti.template(), sensor: ti.i32, seed: ti.u32, px: ti.i32, py: ti.i32,
+                qx: ti.i32, qy: ti.i32, width: ti.i32, s: ti.i32, j: ti.i32, r: ti.i32):
+    """``sample_weight`` of the pass's sample j (sample s of pixel (qx, qy)), from its taps
+    where ``compute_taps`` wrote them."""
+    w = 1.0
+    if 0 < r <= MAX_TAP_RADIUS:
+        w = (g.sample_taps[TAPS * j + px - qx + r]
+             * g.sample_taps[TAPS * j + TAP_SIDE + py - qy + r])
+    elif r > 0:
+        w = sample_weight(g, sensor, seed, px, py, qx, qy, width, s)
     return w
 
 
@@ -49,7 +87,7 @@ class Film:
         ``film_weight``."""
         g = self.g
         r = filters.footprint(g, sensor)
-        box = ti.select(r == 0, 1, 0)
+        compute_taps(g, sensor, width, seed, first, count, row0, rows * width * count, r)
         y_lo = ti.max(row0 - r, 0)
         y_hi = ti.min(row0 + rows + r, height)
         for p in range((y_hi - y_lo) * width):
@@ -61,8 +99,8 @@ class Film:
                 for qx in range(ti.max(px - r, 0), ti.min(px + r + 1, width)):
                     base = ((qy - row0) * width + qx) * count
                     for s in range(count):
-                        w = sample_weight(g, sensor, seed, px, py, qx, qy, width, first + s,
-                                          box)
+                        w = pass_weight(g, sensor, seed, px, py, qx, qy, width, first + s,
+                                        base + s, r)
                         j = 3 * (base + s)
                         acc += w * vec3(g.sample_radiance[j], g.sample_radiance[j + 1],
                                         g.sample_radiance[j + 2])
@@ -74,21 +112,30 @@ class Film:
 
     @ti.kernel
     def weights(self, sensor: ti.i32, width: ti.i32, height: ti.i32, seed: ti.u32,
-                spp: ti.i32):
-        """``inv_weight`` = 1 / the weight each pixel receives from all spp samples."""
+                first: ti.i32, count: ti.i32, row0: ti.i32, rows: ti.i32, finish: ti.i32):
+        """Add the weights of a pass's samples to ``inv_weight`` (the first pass, first and
+        row0 0, clears it); ``finish`` then turns the sums into 1 / weight (0 where none)."""
         g = self.g
         r = filters.footprint(g, sensor)
-        box = ti.select(r == 0, 1, 0)
-        for p in range(width * height):
-            py = p // width
+        for p in range(ti.select(first == 0 and row0 == 0, width * height, 0)):
+            g.inv_weight[p] = 0.0
+        compute_taps(g, sensor, width, seed, first, count, row0, rows * width * count, r)
+        y_lo = ti.max(row0 - r, 0)
+        y_hi = ti.min(row0 + rows + r, height)
+        for p in range((y_hi - y_lo) * width):
+            py = y_lo + p // width
             px = p % width
             weight = 0.0
-            for qy in range(ti.max(py - r, 0), ti.min(py + r + 1, height)):
+            for qy in range(ti.max(py - r, row0), ti.min(py + r + 1, row0 + rows)):
                 for qx in range(ti.max(px - r, 0), ti.min(px + r + 1, width)):
-                    for s in range(spp):
-                        weight += sample_weight(g, sensor, seed, px, py, qx, qy, width, s,
-                                                box)
-            g.inv_weight[p] = 1.0 / weight if weight > 0.0 else 0.0
+                    base = ((qy - row0) * width + qx) * count
+                    for s in range(count):
+                        weight += pass_weight(g, sensor, seed, px, py, qx, qy, width,
+                                              first + s, base + s, r)
+            g.inv_weight[py * width + px] += weight
+        for p in range(ti.select(finish, width * height, 0)):
+            w = g.inv_weight[p]
+            g.inv_weight[p] = 1.0 / w if w > 0.0 else 0.0
 
     @ti.kernel
     def splat(self, src: ti.template(), dst: ti.template(), sensor: ti.i32, width: ti.i32,
@@ -99,8 +146,8 @@ class Film:
         image or its dual)."""
         g = self.g
         r = filters.footprint(g, sensor)
-        box = ti.select(r == 0, 1, 0)
         n = rows * width * count
+        compute_taps(g, sensor, width, seed, first, count, row0, n, r)
         y_lo = ti.max(row0 - r, 0)
         y_hi = ti.min(row0 + rows + r, height)
         for p in range((y_hi - y_lo) * width):
@@ -111,9 +158,9 @@ class Film:
                 for qx in range(ti.max(px - r, 0), ti.min(px + r + 1, width)):
                     base = ((qy - row0) * width + qx) * count
                     for s in range(count):
-                        w = sample_weight(g, sensor, seed, px, py, qx, qy, width, first + s,
-                                          box)
                         j = base + s
+                        w = pass_weight(g, sensor, seed, px, py, qx, qy, width, first + s,
+                                        j, r)
                         radiance = vec3(0.0)
                         for k in range(g.rec.length[j]):
                             radiance += src[k * n + j]
@@ -131,8 +178,8 @@ class Film:
         dst: the gradient of the replay's ``emitted``)."""
         g = self.g
         r = filters.footprint(g, sensor)
-        box = ti.select(r == 0, 1, 0)
         n = rows * width * count
+        compute_taps(g, sensor, width, seed, first, count, row0, n, r)
         for j in range(n):
             pixel = row0 * width + j // count
             qx = pixel % width
@@ -140,8 +187,8 @@ class Film:
             acc = vec3(0.0)
             for py in range(ti.max(qy - r, 0), ti.min(qy + r + 1, height)):
                 for px in range(ti.max(qx - r, 0), ti.min(qx + r + 1, width)):
-                    w = sample_weight(g, sensor, seed, px, py, qx, qy, width,
-                                      first + j % count, box)
+                    w = pass_weight(g, sensor, seed, px, py, qx, qy, width,
+                                    first + j % count, j, r)
                     p = py * width + px
                     acc += (w * g.inv_weight[p]) * vec3(src[3 * p], src[3 * p + 1],
                                                         src[3 * p + 2])

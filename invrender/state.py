@@ -43,6 +43,7 @@ EMITTER_PLUGIN_FLOATS = EMITTER_FLOATS - EMITTER_PLUGIN
 SENSOR_FLOATS = 32  # [0:20] the sensor plugin's, [20:24] its filter's
 SENSOR_INTS = 4  # [0] filter plugin, [1] filter footprint in pixels either side
 FILTER_FLOATS = 20  # where a sensor's filter settings start in its floats
+FILTER_TAPS = 10  # per pass sample: x and y filter weights of footprints up to 2 (film.py)
 
 
 def _round_up(n: int) -> int:
@@ -72,13 +73,13 @@ class Capacity:
         """Memory of a ``RenderState`` of this capacity (its fields; r: the render float)."""
         r = real_bytes
         per = {"vertices": 216 + 2 * r,  # vtx, normals and their sums with grad and dual, uv
-               "triangles": 56 + 13 * r,  # indices and tables, BVH (< 2 nodes), emitter CDF
+               "triangles": 56 + 22 * r,  # indices and tables, BVH (< 2 nodes), corners, CDF
                "params": 24 + r,  # values with grad and dual, an envmap's CDF
                "bsdfs": 4 * BSDF_INTS + BSDF_FLOATS * r, "textures": 36 + 8 * r,
                "emitters": 36 + 24 * r,
                "sensors": 20 + 32 * r,
                "pixels": 14 * r,  # running sums, the replay image with grad and dual
-               "samples": 3 * r,  # a pass's sample radiance
+               "samples": (3 + FILTER_TAPS) * r,  # a pass's sample radiance, filter taps
                "record_samples": 16 + 14 * r,  # camera rays, film points, ray buffer
                "record_slots": 16 + 58 * r}  # records and the replay's state
         return sum(getattr(self, name) * size for name, size in per.items())
@@ -133,6 +134,9 @@ class RenderState:
         self.bvh_box = flat(real, 6 * nodes)
         self.bvh_node = flat(ti.i32, 3 * nodes)  # skip, prim_start, prim_count
         self.bvh_prims = flat(ti.i32, c.triangles)
+        # the corners of bvh_prims' triangles in that order, in the render precision: a
+        # leaf's triangles are read in one contiguous run, without the index lookups
+        self.bvh_corners = flat(real, 9 * c.triangles)
         # plugin parameters and tables
         self.params = flat(ti.f64, c.params, True)
         self.bsdf_type = flat(ti.i32, c.bsdfs)
@@ -155,6 +159,7 @@ class RenderState:
         self.counts = flat(ti.i32, 4)
         # film: a pass's sample radiance, the running sums, the derivative passes' weights
         self.sample_radiance = flat(real, 3 * c.samples)
+        self.sample_taps = flat(real, FILTER_TAPS * c.samples)  # film.py's filter taps
         self.film_sum = flat(real, 3 * c.pixels)
         self.film_weight = flat(real, c.pixels)
         self.image = flat(real, 3 * c.pixels, True)  # the replay's image, with grad and dual
@@ -246,6 +251,11 @@ class RenderState:
             self.bvh_node[i] = bvh_node[i]
         for i in range(bvh_prims.shape[0]):
             self.bvh_prims[i] = bvh_prims[i]
+        for i in range(bvh_prims.shape[0]):
+            tri = bvh_prims[i]
+            for c in ti.static(range(9)):
+                self.bvh_corners[9 * i + c] = ti.cast(
+                    vtx[3 * self.tri[3 * tri + c // 3] + c % 3], float)
         for i in range(em_cdf.shape[0]):
             self.em_cdf[i] = em_cdf[i]
         for i in range(em_floats.shape[0]):

@@ -1,4 +1,4 @@
-"""BVH layout and correctness: the stackless traversal must agree with brute force."""
+"""BVH layout and correctness: the traversals must agree with brute force."""
 
 import numpy as np
 import pytest
@@ -232,3 +232,102 @@ def test_refit_after_motion_is_conservative_and_hits_alike():
     t, _ = assert_same_hits(refit, moved, faces, origins, dirs)
     assert np.isfinite(t).mean() > 0.4
     assert sah_cost(refit) > 1.25 * sah_cost(build_bvh(moved, faces))
+
+
+def soup_scene(tmp_path, vertices, faces):
+    """A scene of one mesh (an OBJ in tmp_path), loaded and uploaded: its program."""
+    import invrender
+    from invrender.engine import Engine
+
+    lines = [f"v {x:.9g} {y:.9g} {z:.9g}" for x, y, z in vertices]
+    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in faces]
+    (tmp_path / "soup.obj").write_text("\n".join(lines) + "\n")
+    (tmp_path / "soup.xml").write_text(
+        '<scene version="3.0.0"><shape type="obj"><string name="filename" value="soup.obj"/>'
+        '<boolean name="face_normals" value="true"/></shape>'
+        '<sensor type="perspective"><film type="hdrfilm"><integer name="width" value="4"/>'
+        '<integer name="height" value="4"/></film></sensor></scene>')
+    scene = invrender.load_scene(tmp_path / "soup.xml")
+    return Engine.of(scene).sync(0)
+
+
+def kernel_hits(g, origins, dirs):
+    """The triangle and distance the kernels' ``intersect`` finds for each ray."""
+    import taichi as ti
+
+    from invrender.geometry.intersect import intersect
+
+    @ti.kernel
+    def run(o: ti.types.ndarray(), d: ti.types.ndarray(), tri: ti.types.ndarray(),
+            t: ti.types.ndarray()):
+        for i in range(o.shape[0]):
+            hit, dist, _, _ = intersect(g, ti.math.vec3(o[i, 0], o[i, 1], o[i, 2]),
+                                        ti.math.vec3(d[i, 0], d[i, 1], d[i, 2]), 0.0, 1e30,
+                                        -1)
+            tri[i] = hit
+            t[i] = dist
+
+    tri = np.zeros(len(origins), np.int32)
+    t = np.zeros(len(origins), np.float32)
+    run(origins.astype(np.float32), dirs.astype(np.float32), tri, t)
+    return tri, t
+
+
+def geometric_soup(n):
+    """Triangles at geometrically growing distances and sizes: the binned SAH peels one
+    node off at a time, so the tree would be about n levels deep without the count halving."""
+    rng = np.random.default_rng(5)
+    scale = 1.25 ** np.arange(n)
+    centre = np.stack([scale, 0.1 * rng.standard_normal(n), 0.1 * rng.standard_normal(n)], 1)
+    corners = centre[:, None] + 0.3 * scale[:, None, None] * rng.standard_normal((n, 3, 3))
+    return corners.reshape(-1, 3), np.arange(3 * n).reshape(n, 3)
+
+
+def tree_depth(bvh: Bvh) -> int:
+    depth = np.zeros(bvh.num_nodes, np.int64)
+    for i in range(bvh.num_nodes):
+        if bvh.prim_count[i] == 0:
+            depth[i + 1] = depth[bvh.skip[i + 1]] = depth[i] + 1
+    return int(depth.max())
+
+
+def test_deep_trees_are_halved_by_count():
+    from invrender.geometry.bvh import MEDIAN_FROM_LEVEL
+    from invrender.geometry.intersect import STACK_SIZE
+
+    vertices, faces = geometric_soup(300)
+    bvh = build_bvh(vertices, faces)
+    check_invariants(bvh, vertices, faces, 4)
+    depth = tree_depth(bvh)
+    assert MEDIAN_FROM_LEVEL < depth <= MEDIAN_FROM_LEVEL + np.log2(300)
+    assert depth < STACK_SIZE
+
+
+@pytest.mark.parametrize("soup", ["random", "deep"])
+def test_kernel_traversal_matches_bruteforce(tmp_path, soup):
+    """The kernels' stack traversal (nearer child first) finds brute force's closest hit,
+    also in a tree deeper than the stack would hold without the count halving."""
+    if soup == "random":
+        vertices, faces = random_soup(400, 3)
+        origins, dirs = random_rays(2000, 4, vertices, faces, aimed=0.7)
+    else:
+        vertices, faces = geometric_soup(300)  # rays at the small end: the deepest leaves
+        origins, dirs = random_rays(2000, 4, vertices, faces[:40], lo=-2, hi=5, aimed=0.7)
+    vertices = vertices.astype(np.float32).astype(np.float64)  # what the kernels see
+    origins = origins.astype(np.float32).astype(np.float64)
+    dirs = dirs.astype(np.float32).astype(np.float64)
+    tri, t = kernel_hits(soup_scene(tmp_path, vertices, faces), origins, dirs)
+    t_ref, tri_ref = intersect_bruteforce(vertices, faces, origins, dirs)
+    # rays to the deep soup's far triangles (1e10 and more away) leave float32's range in
+    # Moller-Trumbore's products: only the nearer ones are compared
+    near = ~(((tri_ref >= 0) & (t_ref >= 1e6)) | ((tri >= 0) & (t >= 1e6)))
+    tri, t, t_ref, tri_ref = tri[near], t[near], t_ref[near], tri_ref[near]
+    assert near.mean() > 0.5
+    hit = tri_ref >= 0
+    assert 0.3 < hit.mean() < 1.0
+    # float32 against float64: rays through an edge between two triangles may go either way
+    same = tri == tri_ref
+    assert same.mean() > 0.995  # misses included
+    close = np.abs(t[hit & ~same] - t_ref[hit & ~same]) <= 1e-4 * np.maximum(t_ref[hit & ~same], 1)
+    assert close.all()
+    assert np.allclose(t[hit & same], t_ref[hit & same], rtol=1e-4, atol=1e-6)

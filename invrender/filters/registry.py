@@ -26,6 +26,17 @@ def weight(g: ti.template(), s: ti.i32, dx, dy):
 
 
 @ti.func
+def weight_1d(g: ti.template(), s: ti.i32, x):
+    """The 1D weight at offset x in pixels, sensor s (``weight`` is its product in x and y)."""
+    result = 0.0
+    code = g.sensor_ints[SENSOR_INTS * s]
+    for j in ti.static(range(len(g.filters))):
+        if code == j:
+            result = g.filters[j].weight(g, s, x)
+    return result
+
+
+@ti.func
 def footprint(g: ti.template(), s: ti.i32) -> ti.i32:
     """Pixels either side that a sample of sensor s reaches (0 for box)."""
     return g.sensor_ints[SENSOR_INTS * s + 1]

@@ -1,10 +1,11 @@
 """Bounding volume hierarchy over a triangle mesh, built on the host with numpy.
 
-The tree is flattened for *stackless* traversal: nodes are stored in depth-first
-preorder, so an internal node's first child is the next node (``i + 1``), and
-every node carries ``skip[i]``, the index of the first node after its whole
-subtree (``K`` past the end). A kernel then needs no stack, which matters on a
-GPU where per-thread stacks cost registers or local memory::
+The tree is flattened in depth-first preorder: an internal node's first child is the
+next node (``i + 1``), and every node carries ``skip[i]``, the index of the first node
+after its whole subtree (``K`` past the end), so its second child is ``skip[i + 1]``.
+The kernels (``intersect.py``) visit the nearer child first and stack the other; the
+skip links alone also allow a stackless walk in a fixed child order, which
+``intersect_bvh_numpy`` runs for the tests::
 
     i = 0
     while i < K:
@@ -14,9 +15,6 @@ GPU where per-thread stacks cost registers or local memory::
             i += 1          # descend (for a leaf, i + 1 == skip[i])
         else:
             i = skip[i]     # prune the whole subtree
-
-The price is a fixed child order (no near-child-first), which is acceptable for
-the simple kernels this project uses.
 
 The build is a top-down binned SAH (surface area heuristic). Instead of
 recursing node by node in Python, all nodes of one tree level are split
@@ -41,6 +39,9 @@ SAH_BINS = 16
 BOX_PAD_REL = 1e-5
 #: Absolute padding floor, so even a box collapsed to a point at the origin has volume.
 BOX_PAD_ABS = 1e-30
+#: Levels below this halve their nodes by count instead of by SAH, which bounds the depth
+#: (at most this plus log2 of the triangle count: the traversal's stack, intersect.py).
+MEDIAN_FROM_LEVEL = 32
 
 
 @dataclass
@@ -96,12 +97,13 @@ def _segment_starts(count: np.ndarray) -> np.ndarray:
     return starts
 
 
-def _split_level(lo, hi, cen, count):
+def _split_level(lo, hi, cen, count, by_count: bool = False):
     """Choose the binned-SAH split of every node of one level at once.
 
     ``lo``/``hi``/``cen`` are (3, A) float32 triangle boxes and centroids, grouped
     into contiguous segments of ``count`` triangles, one per node to split.
     Returns per-triangle go-left flags and node index, and the segment starts.
+    With ``by_count`` every node is halved by position, as one without a valid split.
     """
     n_nodes, n_tri = len(count), lo.shape[1]
     starts = _segment_starts(count)
@@ -140,7 +142,7 @@ def _split_level(lo, hi, cen, count):
     go_left = bins <= best[node_of]
 
     # No valid split only when all centroids coincide (ext == 0): halve by position.
-    stuck = ~np.isfinite(cost[nodes, best])
+    stuck = ~np.isfinite(cost[nodes, best]) | by_count
     if stuck.any():
         t = stuck[node_of]
         local = np.arange(n_tri) - starts[node_of]
@@ -221,7 +223,8 @@ def build_bvh(vertices: np.ndarray, faces: np.ndarray, leaf_size: int = 4) -> Bv
         ids, lo, hi, cen = ids[keep], lo[:, keep], hi[:, keep], cen[:, keep]
         start, count = start[split], count[split]
 
-        go_left, node_of, seg = _split_level(lo, hi, cen, count)
+        go_left, node_of, seg = _split_level(lo, hi, cen, count,
+                                             len(levels) >= MEDIAN_FROM_LEVEL)
         gather, n_left = _partition(go_left, node_of, seg)
         ids, lo, hi, cen = ids[gather], lo[:, gather], hi[:, gather], cen[:, gather]
         start = np.stack([start, start + n_left], axis=1).ravel()

@@ -1,13 +1,16 @@
-"""Ray-triangle intersection and stackless BVH traversal, as Taichi functions.
+"""Ray-triangle intersection and BVH traversal, as Taichi functions.
 
 ``g`` is a ``program.Program`` (the state's fields). The BVH is in DFS preorder with skip
-links (see ``bvh.py``): on a box hit go to the next node, on a miss jump to ``skip``; no
-stack, so it runs the same on the CPU and CUDA backends.
+links (see ``bvh.py``): an inner node's children are the next node and the skip link of
+that one. Traversal goes to the nearer child first and keeps the farther one on a small
+per-ray stack with its entry distance, so a closest hit prunes what lies behind it.
+Triangles are read from ``bvh_corners``, in leaf order.
 """
 
 import taichi as ti
 
 vec3 = ti.math.vec3
+STACK_SIZE = 64  # > the BVH's depth, at most bvh.MEDIAN_FROM_LEVEL + log2(triangles)
 
 
 @ti.func
@@ -21,6 +24,16 @@ def vertex(g: ti.template(), i: ti.i32) -> vec3:
 def triangle(g: ti.template(), t: ti.i32):
     """The three corners of triangle ``t``, in winding order."""
     return (vertex(g, g.tri[3 * t]), vertex(g, g.tri[3 * t + 1]), vertex(g, g.tri[3 * t + 2]))
+
+
+@ti.func
+def leaf_triangle(g: ti.template(), k: ti.i32):
+    """The corners of the triangle at leaf-order position k (``bvh_prims[k]``): the same
+    values as ``triangle``, read from one contiguous run."""
+    b = 9 * k
+    return (vec3(g.bvh_corners[b], g.bvh_corners[b + 1], g.bvh_corners[b + 2]),
+            vec3(g.bvh_corners[b + 3], g.bvh_corners[b + 4], g.bvh_corners[b + 5]),
+            vec3(g.bvh_corners[b + 6], g.bvh_corners[b + 7], g.bvh_corners[b + 8]))
 
 
 @ti.func
@@ -73,26 +86,43 @@ def box_entry(g: ti.template(), node: ti.i32, o: vec3, inv_d: vec3, tmax) -> ti.
 
 
 @ti.func
+def pop(stack, stack_t, sp: ti.i32, best_t):
+    """The next node left on the stack whose box the ray enters before ``best_t`` (or -1),
+    and the stack size after it."""
+    node = -1
+    while sp > 0 and node < 0:
+        sp -= 1
+        if stack_t[sp] <= best_t:
+            node = stack[sp]
+    return node, sp
+
+
+@ti.func
 def traverse(g: ti.template(), o: vec3, d: vec3, tmin, tmax, skip_a: ti.i32, skip_b: ti.i32,
              any_hit: ti.template()):
     """Walk the BVH for hits in (tmin, tmax) other than the two skipped triangles: the
     closest one, or with ``any_hit`` (a compile-time switch) the first one found.
-    Returns (tri or -1, t, b1, b2)."""
+    The nearer child first, the farther one on a small stack with its entry distance
+    (dropped when a closer hit is found first). Returns (tri or -1, t, b1, b2)."""
     inv_d = safe_inverse(d)
     best_tri = -1
     best_t = tmax
     best_b1 = 0.0
     best_b2 = 0.0
-    n = g.counts[0]  # live nodes
-    i = 0
-    while i < n:
-        if box_entry(g, i, o, inv_d, best_t) >= 0.0:
-            count = g.bvh_node[3 * i + 2]
-            start = g.bvh_node[3 * i + 1]
-            for k in range(count):
-                tri = g.bvh_prims[start + k]
+    stack = ti.Vector.zero(ti.i32, STACK_SIZE)
+    stack_t = ti.Vector.zero(float, STACK_SIZE)
+    sp = 0
+    node = -1
+    if g.counts[0] > 0 and box_entry(g, 0, o, inv_d, best_t) >= 0.0:
+        node = 0
+    while node >= 0:
+        count = g.bvh_node[3 * node + 2]
+        if count > 0:  # a leaf
+            start = g.bvh_node[3 * node + 1]
+            for k in range(start, start + count):
+                tri = g.bvh_prims[k]
                 if tri != skip_a and tri != skip_b:
-                    v0, v1, v2 = triangle(g, tri)
+                    v0, v1, v2 = leaf_triangle(g, k)
                     t, b1, b2 = ray_triangle(o, d, v0, v1, v2)
                     # ties go to the lower id, so the hit does not depend on the tree
                     if t > tmin and (t < best_t or (t == best_t and tri < best_tri)):
@@ -100,9 +130,27 @@ def traverse(g: ti.template(), o: vec3, d: vec3, tmin, tmax, skip_a: ti.i32, ski
             if ti.static(any_hit):
                 if best_tri >= 0:
                     break
-            i += 1
-        else:
-            i = g.bvh_node[3 * i]
+            node, sp = pop(stack, stack_t, sp, best_t)
+        else:  # children: node + 1 and the node after that one's subtree
+            left = node + 1
+            right = g.bvh_node[3 * left]
+            t_left = box_entry(g, left, o, inv_d, best_t)
+            t_right = box_entry(g, right, o, inv_d, best_t)
+            if t_left >= 0.0 and t_right >= 0.0:
+                far, t_far = right, t_right
+                node = left
+                if t_right < t_left:
+                    far, t_far = left, t_left
+                    node = right
+                stack[sp] = far
+                stack_t[sp] = t_far
+                sp += 1
+            elif t_left >= 0.0:
+                node = left
+            elif t_right >= 0.0:
+                node = right
+            else:
+                node, sp = pop(stack, stack_t, sp, best_t)
     return best_tri, best_t, best_b1, best_b2
 
 
