@@ -114,7 +114,9 @@ def _lines(cmd, env=None) -> list[dict]:
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(map(str, cmd[:3]))} failed:\n{out.stderr[-3000:]}")
-    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    # Mitsuba's warnings share stdout, and a result may follow one on its line
+    return [json.loads(line[line.index('{"name"'):]) for line in out.stdout.splitlines()
+            if '{"name"' in line]
 
 
 def libllvm() -> str:
@@ -173,6 +175,7 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--arch", default="cpu", choices=sorted(VARIANTS))
     ap.add_argument("--quick", action="store_true", help="the headline cases only")
+    ap.add_argument("--only", default="", help="the cases whose name contains this")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--mitsuba-python", default=str(ROOT / ".venv-mitsuba" / "bin" / "python"))
     ap.add_argument("--json", default=str(ROOT / "bench" / "results_compare.json"))
@@ -187,7 +190,9 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    todo = cases(args.quick)
+    todo = [c for c in cases(args.quick) if args.only in c["name"]]
+    if not todo:
+        raise SystemExit(f"no case name contains '{args.only}'")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         mitsuba = run_mitsuba(todo, args.arch, tmp, args.repeats, args.mitsuba_python)

@@ -73,10 +73,15 @@ def inversion(case, path, repeats):
 
 
 def boundary(case, path, repeats):
-    """d mean(image) / d translation of the small box, with prb_projective (its default
-    sample counts for the boundary terms)."""
-    scene = mi.load_file(str(path), res=case["res"], max_depth=case["depth"])
-    integrator = mi.load_dict({"type": "prb_projective", "max_depth": case["depth"]})
+    """d mean(image) / d translation of the small box, with prb_projective drawing as many
+    boundary samples per pixel as ours: one camera (sppc), primarily visible (sppp) and
+    indirect (sppi) sample per pixel and spp, and no guiding (with its defaults, 32 / 32 /
+    128 and octree guiding, a pass took over a minute here). Without the loader's mesh
+    merging, which would fold the box into one shape with the walls of the same material."""
+    scene = mi.load_file(str(path), optimize=False, res=case["res"], max_depth=case["depth"])
+    integrator = mi.load_dict({"type": "prb_projective", "max_depth": case["depth"],
+                               "sppc": case["spp"], "sppp": case["spp"], "sppi": case["spp"],
+                               "guiding": "none"})
     params = mi.traverse(scene)
     key = "smallbox.vertex_positions"
     v0 = dr.unravel(mi.Point3f, params[key])
