@@ -146,32 +146,15 @@ def worker_large_mesh(arch: str, repeats: int) -> dict:
     """A 1M-triangle OBJ: load (trimesh), BVH build, first and second render at 1 spp."""
     import tempfile
 
-    import numpy as np
+    from compare_cases import scene_file  # beside this script
 
     import invrender
 
-    n = 708  # (n-1)^2 * 2 = 1,000,000 triangles on a height field
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        u, v = np.meshgrid(np.linspace(-1, 1, n), np.linspace(-1, 1, n))
-        z = 0.1 * np.sin(6 * u) * np.cos(5 * v)
-        verts = np.stack([u, z - 0.5, v], -1).reshape(-1, 3)
-        idx = np.arange(n * n).reshape(n, n)
-        a, b, c, d = idx[:-1, :-1], idx[:-1, 1:], idx[1:, :-1], idx[1:, 1:]
-        faces = np.concatenate([np.stack([a, c, b], -1).reshape(-1, 3),
-                                np.stack([b, c, d], -1).reshape(-1, 3)]) + 1
-        with open(tmp / "terrain.obj", "w") as f:
-            np.savetxt(f, verts, fmt="v %.6f %.6f %.6f")
-            np.savetxt(f, faces, fmt="f %d %d %d")
-        xml = (ROOT / "scenes" / "cbox.xml").read_text().replace(
-            '<shape type="obj" id="smallbox">',
-            f'<shape type="obj" id="terrain"><string name="filename" value="{tmp}/terrain.obj"/>'
-            '<ref id="box"/></shape><shape type="obj" id="smallbox">')
-        (tmp / "scene.xml").write_text(xml.replace('value="meshes/',
-                                                   f'value="{ROOT}/scenes/meshes/'))
+        path = scene_file({"triangles": 1_000_000}, Path(tmp))  # a height field in the cbox
         invrender.init(arch)
         t0 = time.perf_counter()
-        scene = invrender.load_scene(tmp / "scene.xml", res=256)
+        scene = invrender.load_scene(path, res=256)
         load = time.perf_counter() - t0
         t0 = time.perf_counter()
         invrender.render(scene, spp=1)

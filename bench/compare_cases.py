@@ -7,6 +7,7 @@ and its overrides, spp, and the axis of the growth tables it belongs to.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +74,17 @@ def scene_file(case: dict, tmp: Path) -> Path:
     path = tmp / f"cbox_terrain_{case['triangles']}.xml"
     path.write_text(xml.replace('value="meshes/', f'value="{ROOT}/scenes/meshes/'))
     return path
+
+
+def timed(fn, repeats: int) -> tuple[float, float]:
+    """(the first call's seconds, the best of ``repeats`` more): the first includes the
+    compile (or the kernel cache's load), which is not speed. ``fn`` takes a seed."""
+    t0 = time.perf_counter()
+    fn(0)
+    first = time.perf_counter() - t0
+    best = float("inf")
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        fn(r + 1)
+        best = min(best, time.perf_counter() - t0)
+    return first, best

@@ -23,11 +23,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_cases import ROOT, cases, scene_file  # noqa: E402
+from compare_cases import ROOT, cases, scene_file, timed  # noqa: E402
 from machine import cpu_model  # noqa: E402
 
 VARIANTS = {"cpu": "llvm_ad_rgb", "cuda": "cuda_ad_rgb"}
@@ -37,18 +36,6 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _timed(fn, repeats: int):
-    t0 = time.perf_counter()
-    fn(0)
-    first = time.perf_counter() - t0
-    best = float("inf")
-    for r in range(repeats):
-        t0 = time.perf_counter()
-        fn(r + 1)
-        best = min(best, time.perf_counter() - t0)
-    return first, best
-
-
 def ours_forward(batch, arch, tmp, repeats):
     import invrender
 
@@ -56,7 +43,7 @@ def ours_forward(batch, arch, tmp, repeats):
     for case in batch:
         scene = invrender.load_scene(scene_file(case, tmp), res=case["res"],
                                      max_depth=case["depth"])
-        first, best = _timed(lambda seed, s=scene, c=case: invrender.render(
+        first, best = timed(lambda seed, s=scene, c=case: invrender.render(
             s, spp=c["spp"], seed=seed), repeats)
         samples = case["res"] ** 2 * case["spp"]
         yield {"name": case["name"], "first_s": first, "steady_s": best,
@@ -94,7 +81,7 @@ def ours_boundary(case, arch, tmp, repeats):
         diff.backward(seed, case["spp"], d_image, 5, moving)  # the gradient in the fields
         ti.sync()
 
-    first, best = _timed(run, repeats)
+    first, best = timed(run, repeats)
     yield {"name": case["name"], "first_s": first, "steady_s": best,
            "peak_rss_mib": _rss_mib()}
 

@@ -15,21 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import drjit as dr  # noqa: E402
 import mitsuba as mi  # noqa: E402
-from compare_cases import scene_file  # noqa: E402
-
-
-def timed(fn, repeats: int):
-    """(first call's seconds, best of ``repeats`` more): the first includes Dr.Jit's
-    compile (or its kernel cache's load)."""
-    t0 = time.perf_counter()
-    fn(0)
-    first = time.perf_counter() - t0
-    best = float("inf")
-    for r in range(repeats):
-        t0 = time.perf_counter()
-        fn(r + 1)
-        best = min(best, time.perf_counter() - t0)
-    return first, best
+from compare_cases import scene_file, timed  # noqa: E402
 
 
 def forward(case, path, repeats):

@@ -56,18 +56,26 @@ ENV = """<scene version="3.0.0">
   <sensor type="perspective"><float name="fov" value="60"/>
     <film type="hdrfilm"><integer name="width" value="12"/><integer name="height" value="9"/>
       {rfilter}</film></sensor>
-  <emitter type="constant"><rgb name="radiance" value="0.25, 0.5, 2"/></emitter>
+  <emitter type="constant" id="sky"><rgb name="radiance" value="0.25, 0.5, 2"/></emitter>
 </scene>"""
 
 
 @pytest.mark.parametrize("rfilter", ['<rfilter type="gaussian"/>', "",
                                      '<rfilter type="tent"><float name="radius" '
-                                     'value="1.7"/></rfilter>'])
+                                     'value="1.7"/></rfilter>',
+                                     '<rfilter type="gaussian"><float name="stddev" '
+                                     'value="0.7"/></rfilter>'])
 def test_weights_are_normalised_in_every_pixel(tmp_path, rfilter):
     """As in Mitsuba (checked with its own renders): a constant environment gives exactly
-    its radiance in every pixel, border pixels included, whatever the filter."""
+    its radiance in every pixel, border pixels included, whatever the filter; and its
+    derivative image by the radiance is exactly 1 (the derivative passes' weights). The
+    last filter reaches 3 pixels, past the per-sample taps (film.py): its weights are
+    computed per pixel."""
     path = tmp_path / "env.xml"
     path.write_text(ENV.format(rfilter=rfilter))
-    image = invrender.render(invrender.load_scene(path), spp=3, seed=1)
+    scene = invrender.load_scene(path)
+    image = invrender.render(scene, spp=3, seed=1)
     np.testing.assert_allclose(image, np.broadcast_to([0.25, 0.5, 2.0], image.shape),
                                rtol=1e-6)
+    d = invrender.grad_image(scene, "sky.radiance.value", [1.0, 1.0, 1.0], spp=3, seed=1)
+    np.testing.assert_allclose(d, 1.0, rtol=1e-6)
