@@ -252,25 +252,28 @@ def soup_scene(tmp_path, vertices, faces):
 
 
 def kernel_hits(g, origins, dirs):
-    """The triangle and distance the kernels' ``intersect`` finds for each ray."""
+    """The triangle and distance the kernels' ``intersect`` finds for each ray, and
+    whether ``occluded`` finds any hit."""
     import taichi as ti
 
-    from invrender.geometry.intersect import intersect
+    from invrender.geometry.intersect import intersect, occluded
 
     @ti.kernel
     def run(o: ti.types.ndarray(), d: ti.types.ndarray(), tri: ti.types.ndarray(),
-            t: ti.types.ndarray()):
+            t: ti.types.ndarray(), blocked: ti.types.ndarray()):
         for i in range(o.shape[0]):
-            hit, dist, _, _ = intersect(g, ti.math.vec3(o[i, 0], o[i, 1], o[i, 2]),
-                                        ti.math.vec3(d[i, 0], d[i, 1], d[i, 2]), 0.0, 1e30,
-                                        -1)
+            origin = ti.math.vec3(o[i, 0], o[i, 1], o[i, 2])
+            direction = ti.math.vec3(d[i, 0], d[i, 1], d[i, 2])
+            hit, dist, _, _ = intersect(g, origin, direction, 0.0, 1e30, -1)
             tri[i] = hit
             t[i] = dist
+            blocked[i] = occluded(g, origin, direction, 0.0, 1e30, -1, -1)
 
     tri = np.zeros(len(origins), np.int32)
     t = np.zeros(len(origins), np.float32)
-    run(origins.astype(np.float32), dirs.astype(np.float32), tri, t)
-    return tri, t
+    blocked = np.zeros(len(origins), np.int32)
+    run(origins.astype(np.float32), dirs.astype(np.float32), tri, t, blocked)
+    return tri, t, blocked
 
 
 def geometric_soup(n):
@@ -316,7 +319,8 @@ def test_kernel_traversal_matches_bruteforce(tmp_path, soup):
     vertices = vertices.astype(np.float32).astype(np.float64)  # what the kernels see
     origins = origins.astype(np.float32).astype(np.float64)
     dirs = dirs.astype(np.float32).astype(np.float64)
-    tri, t = kernel_hits(soup_scene(tmp_path, vertices, faces), origins, dirs)
+    tri, t, blocked = kernel_hits(soup_scene(tmp_path, vertices, faces), origins, dirs)
+    assert np.array_equal(blocked, tri >= 0)  # the any-hit walk agrees with the closest
     t_ref, tri_ref = intersect_bruteforce(vertices, faces, origins, dirs)
     # rays to the deep soup's far triangles (1e10 and more away) leave float32's range in
     # Moller-Trumbore's products: only the nearer ones are compared

@@ -2,9 +2,10 @@
 
 ``g`` is a ``program.Program`` (the state's fields). The BVH is in DFS preorder with skip
 links (see ``bvh.py``): an inner node's children are the next node and the skip link of
-that one. Traversal goes to the nearer child first and keeps the farther one on a small
-per-ray stack with its entry distance, so a closest hit prunes what lies behind it.
-Triangles are read from ``bvh_corners``, in leaf order.
+that one. A closest-hit query goes to the nearer child first and keeps the farther one on a
+small per-ray stack with its entry distance, so a hit prunes what lies behind it; an
+any-hit query (shadow rays) walks the skip links without a stack. Triangles are read from
+``bvh_corners``, in leaf order.
 """
 
 import taichi as ti
@@ -102,9 +103,59 @@ def traverse(g: ti.template(), o: vec3, d: vec3, tmin, tmax, skip_a: ti.i32, ski
              any_hit: ti.template()):
     """Walk the BVH for hits in (tmin, tmax) other than the two skipped triangles: the
     closest one, or with ``any_hit`` (a compile-time switch) the first one found.
-    The nearer child first, the farther one on a small stack with its entry distance
-    (dropped when a closer hit is found first). Returns (tri or -1, t, b1, b2)."""
+    Returns (tri or -1, t, b1, b2)."""
     inv_d = safe_inverse(d)
+    tri, t, b1, b2 = -1, tmax, 0.0, 0.0
+    if ti.static(any_hit):
+        tri, t, b1, b2 = first_hit(g, o, d, inv_d, tmin, tmax, skip_a, skip_b)
+    else:
+        tri, t, b1, b2 = closest_hit(g, o, d, inv_d, tmin, tmax, skip_a, skip_b)
+    return tri, t, b1, b2
+
+
+@ti.func
+def leaf_hits(g: ti.template(), node: ti.i32, o: vec3, d: vec3, tmin, skip_a: ti.i32,
+              skip_b: ti.i32, best_tri: ti.i32, best_t, best_b1, best_b2):
+    """The closest of a leaf's hits and the best so far; ties go to the lower id, so the
+    hit does not depend on the tree or on the order of the visit."""
+    start = g.bvh_node[3 * node + 1]
+    for k in range(start, start + g.bvh_node[3 * node + 2]):
+        tri = g.bvh_prims[k]
+        if tri != skip_a and tri != skip_b:
+            v0, v1, v2 = leaf_triangle(g, k)
+            t, b1, b2 = ray_triangle(o, d, v0, v1, v2)
+            if t > tmin and (t < best_t or (t == best_t and tri < best_tri)):
+                best_tri, best_t, best_b1, best_b2 = tri, t, b1, b2
+    return best_tri, best_t, best_b1, best_b2
+
+
+@ti.func
+def first_hit(g: ti.template(), o: vec3, d: vec3, inv_d: vec3, tmin, tmax, skip_a: ti.i32,
+              skip_b: ti.i32):
+    """Any hit: the skip links' walk in their fixed order, which needs no stack (order
+    does not matter when the first hit ends the walk)."""
+    best_tri = -1
+    best_t = tmax
+    best_b1 = 0.0
+    best_b2 = 0.0
+    n = g.counts[0]  # live nodes
+    i = 0
+    while i < n:
+        if box_entry(g, i, o, inv_d, best_t) >= 0.0:
+            best_tri, best_t, best_b1, best_b2 = leaf_hits(g, i, o, d, tmin, skip_a, skip_b,
+                                                           best_tri, best_t, best_b1, best_b2)
+            if best_tri >= 0:
+                break
+            i += 1
+        else:
+            i = g.bvh_node[3 * i]
+    return best_tri, best_t, best_b1, best_b2
+
+
+@ti.func
+def closest_hit(g: ti.template(), o: vec3, d: vec3, inv_d: vec3, tmin, tmax, skip_a: ti.i32,
+                skip_b: ti.i32):
+    """The nearer child first, the farther one on the stack with its entry distance."""
     best_tri = -1
     best_t = tmax
     best_b1 = 0.0
@@ -118,18 +169,9 @@ def traverse(g: ti.template(), o: vec3, d: vec3, tmin, tmax, skip_a: ti.i32, ski
     while node >= 0:
         count = g.bvh_node[3 * node + 2]
         if count > 0:  # a leaf
-            start = g.bvh_node[3 * node + 1]
-            for k in range(start, start + count):
-                tri = g.bvh_prims[k]
-                if tri != skip_a and tri != skip_b:
-                    v0, v1, v2 = leaf_triangle(g, k)
-                    t, b1, b2 = ray_triangle(o, d, v0, v1, v2)
-                    # ties go to the lower id, so the hit does not depend on the tree
-                    if t > tmin and (t < best_t or (t == best_t and tri < best_tri)):
-                        best_tri, best_t, best_b1, best_b2 = tri, t, b1, b2
-            if ti.static(any_hit):
-                if best_tri >= 0:
-                    break
+            best_tri, best_t, best_b1, best_b2 = leaf_hits(g, node, o, d, tmin, skip_a,
+                                                           skip_b, best_tri, best_t, best_b1,
+                                                           best_b2)
             node, sp = pop(stack, stack_t, sp, best_t)
         else:  # children: node + 1 and the node after that one's subtree
             left = node + 1
