@@ -18,12 +18,13 @@ import importlib.util
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import peak_rss_mib  # bench/, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 CBOX = ROOT / "scenes" / "cbox.xml"
@@ -54,7 +55,7 @@ def worker_forward(arch: str, repeats: int) -> dict:
         "first_render_s": first.seconds,
         "steady_render_s": best,
         "msamples_per_s": samples / best / 1e6,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 
@@ -82,7 +83,7 @@ def worker_gradient(arch: str, repeats: int, spp_per_pass: int = 1) -> dict:
         best = min(best, time.perf_counter() - t0)
     return {"case": f"gradient pass 256x256 {spp_per_pass} spp/pass depth 3",
             "arch": invrender.runtime.current().arch, "compile_s": first - best,
-            "steady_s": best, "peak_rss_mib": _rss_mib()}
+            "steady_s": best, "peak_rss_mib": peak_rss_mib()}
 
 
 def worker_gradient64(arch: str, repeats: int) -> dict:
@@ -117,7 +118,7 @@ def worker_boundary(arch: str, repeats: int) -> dict:
     return {"case": "boundary terms, smallbox, 256x256 1 spp depth 3",
             "arch": invrender.runtime.current().arch, "steady_s": times["total"],
             "interior_s": times["interior"], "ratio": times["total"] / times["interior"],
-            "peak_rss_mib": _rss_mib()}
+            "peak_rss_mib": peak_rss_mib()}
 
 
 def worker_optimize(arch: str, repeats: int) -> dict:
@@ -139,7 +140,7 @@ def worker_optimize(arch: str, repeats: int) -> dict:
             "arch": invrender.runtime.current().arch,
             "first_iteration_s": result.first_iteration_s, "ms_per_iteration": ms[len(ms) // 2],
             "total_s": total, "param_error": result.log[-1]["param_error"],
-            "peak_rss_mib": _rss_mib()}
+            "peak_rss_mib": peak_rss_mib()}
 
 
 def worker_large_mesh(arch: str, repeats: int) -> dict:
@@ -164,7 +165,7 @@ def worker_large_mesh(arch: str, repeats: int) -> dict:
         steady = time.perf_counter() - t0
     return {"case": "1M-triangle OBJ + cbox 256x256", "arch": invrender.runtime.current().arch,
             "load_s": load, "first_render_s": first,
-            "msamples_per_s": 256 * 256 * 16 / steady / 1e6, "peak_rss_mib": _rss_mib()}
+            "msamples_per_s": 256 * 256 * 16 / steady / 1e6, "peak_rss_mib": peak_rss_mib()}
 
 
 def worker_compile(arch: str, repeats: int, depth: int = 3) -> dict:
@@ -186,7 +187,7 @@ def worker_compile(arch: str, repeats: int, depth: int = 3) -> dict:
     ti.sync()
     return {"case": f"compile: render_grad + grad_image with boundary, depth {depth}",
             "arch": invrender.runtime.current().arch, "compile_s": time.perf_counter() - t0,
-            "peak_rss_mib": _rss_mib()}
+            "peak_rss_mib": peak_rss_mib()}
 
 
 def worker_compile8(arch: str, repeats: int) -> dict:
@@ -221,11 +222,7 @@ def worker_second_scene(arch: str, repeats: int) -> dict:
     ti.sync()
     return {"case": "second scene (48x40, one mesh fewer) after the cbox",
             "arch": invrender.runtime.current().arch, "first_image_s": image_s,
-            "first_gradient_s": time.perf_counter() - t0, "peak_rss_mib": _rss_mib()}
-
-
-def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            "first_gradient_s": time.perf_counter() - t0, "peak_rss_mib": peak_rss_mib()}
 
 
 WORKERS = {"compile": worker_compile, "compile8": worker_compile8,

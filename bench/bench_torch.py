@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import resource
 import tempfile
 import time
 from pathlib import Path
+
+from machine import peak_rss_mib  # bench/, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "cbox_red_wall.yaml"
@@ -66,7 +67,7 @@ def worker_torch(arch: str, repeats: int) -> dict:
             "param_error": best_torch["param_error"],
             "native_param_error": best_native["param_error"],
             "native_first_iteration_s": native[0]["first_iteration_s"],
-            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mib": peak_rss_mib()}
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ import argparse
 import glob
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -27,13 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_cases import ROOT, cases, scene_file, timed  # noqa: E402
-from machine import cpu_model  # noqa: E402
+from machine import cpu_model, peak_rss_mib  # noqa: E402
 
 VARIANTS = {"cpu": "llvm_ad_rgb", "cuda": "cuda_ad_rgb"}
-
-
-def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def ours_forward(batch, arch, tmp, repeats):
@@ -47,23 +42,26 @@ def ours_forward(batch, arch, tmp, repeats):
             s, spp=c["spp"], seed=seed), repeats)
         samples = case["res"] ** 2 * case["spp"]
         yield {"name": case["name"], "first_s": first, "steady_s": best,
-               "msamples_per_s": samples / best / 1e6, "peak_rss_mib": _rss_mib()}
+               "msamples_per_s": samples / best / 1e6, "peak_rss_mib": peak_rss_mib()}
 
 
-def ours_inversion(case, arch, tmp, repeats):
+def ours_inversion(batch, arch, tmp, repeats):
     import invrender
     from invrender.recipe import load_recipe
 
-    recipe = load_recipe(ROOT / "recipes" / "cbox_red_wall.yaml", [
-        f"arch={arch}", f"output.dir={tmp / 'red_wall'}", "output.frame_every=0",
-        "output.checkpoint_every=0", f"iterations={case['iterations']}"])
-    result = invrender.optimize(recipe)
-    ms = [r["ms"] for r in result.log[1:]]
-    yield {"name": case["name"], "first_s": result.first_iteration_s,
-           "ms_per_iteration": statistics.median(ms), "peak_rss_mib": _rss_mib()}
+    for case in batch:
+        recipe = load_recipe(ROOT / "recipes" / "cbox_red_wall.yaml", [
+            f"arch={arch}", f"output.dir={tmp / 'red_wall'}", "output.frame_every=0",
+            "output.checkpoint_every=0", f"iterations={case['iterations']}",
+            f"scene_args.res={case['res']}", f"render.spp={case['spp']}",
+            f"render.max_depth={case['depth']}"])
+        result = invrender.optimize(recipe)
+        ms = [r["ms"] for r in result.log[1:]]
+        yield {"name": case["name"], "first_s": result.first_iteration_s,
+               "ms_per_iteration": statistics.median(ms), "peak_rss_mib": peak_rss_mib()}
 
 
-def ours_boundary(case, arch, tmp, repeats):
+def ours_boundary(batch, arch, tmp, repeats):
     import numpy as np
     import taichi as ti
 
@@ -71,19 +69,20 @@ def ours_boundary(case, arch, tmp, repeats):
     from invrender import autodiff
 
     invrender.init(arch)
-    scene = invrender.load_scene(case["scene"], res=case["res"], max_depth=case["depth"])
-    diff = autodiff.DiffRenderer.of(scene, case["depth"])
-    moving = ([m.id for m in scene.meshes].index("smallbox"),)
-    res = case["res"]
-    d_image = np.full((res, res, 3), 1.0 / (3 * res * res))  # d mean(image)
+    for case in batch:
+        scene = invrender.load_scene(case["scene"], res=case["res"], max_depth=case["depth"])
+        diff = autodiff.DiffRenderer.of(scene, case["depth"])
+        moving = ([m.id for m in scene.meshes].index("smallbox"),)
+        res = case["res"]
+        d_image = np.full((res, res, 3), 1.0 / (3 * res * res))  # d mean(image)
 
-    def run(seed):
-        diff.backward(seed, case["spp"], d_image, 5, moving)  # the gradient in the fields
-        ti.sync()
+        def run(seed, diff=diff, moving=moving, d_image=d_image, spp=case["spp"]):
+            diff.backward(seed, spp, d_image, 5, moving)  # the gradient stays in the fields
+            ti.sync()
 
-    first, best = timed(run, repeats)
-    yield {"name": case["name"], "first_s": first, "steady_s": best,
-           "peak_rss_mib": _rss_mib()}
+        first, best = timed(run, repeats)
+        yield {"name": case["name"], "first_s": first, "steady_s": best,
+               "peak_rss_mib": peak_rss_mib()}
 
 
 OURS = {"forward": ours_forward, "inversion": ours_inversion, "boundary": ours_boundary}
@@ -91,9 +90,7 @@ OURS = {"forward": ours_forward, "inversion": ours_inversion, "boundary": ours_b
 
 def worker(kind: str, cases_path: str, arch: str, tmp: str, repeats: int) -> None:
     batch = json.loads(Path(cases_path).read_text())
-    runner = OURS[kind]
-    for result in (runner(batch, arch, Path(tmp), repeats) if kind == "forward"
-                   else runner(batch[0], arch, Path(tmp), repeats)):
+    for result in OURS[kind](batch, arch, Path(tmp), repeats):
         print(json.dumps(result), flush=True)
 
 

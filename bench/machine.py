@@ -3,8 +3,14 @@ run in Mitsuba's side venv import it too)."""
 
 import os
 import platform
+import resource
 import subprocess
 from pathlib import Path
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def cpu_model() -> dict:

@@ -250,9 +250,8 @@ class RenderState:
         for i in range(bvh_node.shape[0]):
             self.bvh_node[i] = bvh_node[i]
         for i in range(bvh_prims.shape[0]):
-            self.bvh_prims[i] = bvh_prims[i]
-        for i in range(bvh_prims.shape[0]):
             tri = bvh_prims[i]
+            self.bvh_prims[i] = tri
             for c in ti.static(range(9)):
                 self.bvh_corners[9 * i + c] = ti.cast(
                     vtx[3 * self.tri[3 * tri + c // 3] + c % 3], float)
